@@ -1,0 +1,52 @@
+//! `tickwire-protocol`: the wire protocol of tickwire, without I/O.
+//!
+//! Nothing here opens a socket, spawns a thread or reads a clock: bytes, ticks and times are
+//! arguments, and output is written into buffers the caller owns. The server, the Rust bots and
+//! the TypeScript generator all build on this crate.
+//!
+//! # Layout
+//!
+//! ```text
+//!  schema ──compile──▶ layout ──▶ codec (snapshots)     ◀─┐
+//!                                 input (input packets) ◀─┼── session::{server, client}
+//!                      message (postcard control frames) ◀┘     clock (client clock sync)
+//! ```
+//!
+//! - [`schema`]: the IR a game declares once; hashes into the protocol hash.
+//! - [`layout`]: the schema compiled to fixed runs of quantized `u32` words per entity.
+//! - [`bits`]: the bit writer/reader every bit-packed frame uses.
+//! - [`codec`]: full and delta snapshots; a delta needs only the client's copy of its baseline.
+//! - [`input`]: input packets with an ack and redundant inputs.
+//! - [`message`]: control frames (handshake, pings, signaling, events, close reasons).
+//! - [`session`]: server- and client-side state machines in the `handle_*` / `poll_*` shape.
+//! - [`clock`]: the client's estimate of the server tick and the round-trip time.
+//!
+//! A frame is one WebSocket binary message or one data-channel message. Its first byte names
+//! its type: [`FRAME_CONTROL`], [`FRAME_SNAPSHOT`] or [`FRAME_INPUT`]. `PROTOCOL.md` at the
+//! root of this crate specifies every byte.
+//!
+//! No byte sequence makes a decoder panic; each decoder has a fuzz target in `fuzz/`.
+
+#![warn(missing_docs)]
+
+pub mod bits;
+pub mod clock;
+pub mod codec;
+pub mod error;
+pub mod input;
+pub mod layout;
+pub mod message;
+pub mod schema;
+pub mod session;
+pub mod snapshot;
+
+pub use codec::{
+    DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SnapshotHeader, decode_snapshot, encode_snapshot,
+    peek_snapshot_header,
+};
+pub use error::{DecodeError, SchemaError, ValueError};
+pub use input::{FRAME_INPUT, InputPacket, InputRef};
+pub use layout::{FieldLayout, KindLayout, Layout, Value};
+pub use message::{ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, ServerMessage};
+pub use schema::{FieldDef, FieldType, KindDef, Schema, WIRE_VERSION};
+pub use snapshot::{EntityId, Snapshot};
