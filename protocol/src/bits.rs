@@ -27,14 +27,22 @@ impl<'a> BitWriter<'a> {
     /// Starts writing at the current end of `out`.
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         let start_len = out.len();
-        Self { out, acc: 0, n: 0, start_len }
+        Self {
+            out,
+            acc: 0,
+            n: 0,
+            start_len,
+        }
     }
 
     /// Writes the low `bits` bits of `value` (`bits` ≤ 32). Higher bits of `value` must be zero.
     #[inline]
     pub fn write(&mut self, value: u32, bits: u32) {
         debug_assert!(bits <= 32);
-        debug_assert!(bits == 32 || value >> bits == 0, "value {value} wider than {bits} bits");
+        debug_assert!(
+            bits == 32 || value >> bits == 0,
+            "value {value} wider than {bits} bits"
+        );
         self.acc |= u64::from(value) << self.n;
         self.n += bits;
         if self.n >= 32 {
@@ -170,7 +178,11 @@ mod tests {
         let values: Vec<(u32, u32)> = (0..200u32)
             .map(|i| {
                 let bits = i % 33;
-                let v = if bits == 32 { i.wrapping_mul(2654435761) } else { (i * 7919) & ((1 << bits) - 1) };
+                let v = if bits == 32 {
+                    i.wrapping_mul(2654435761)
+                } else {
+                    (i * 7919) & ((1 << bits) - 1)
+                };
                 (v, bits)
             })
             .collect();

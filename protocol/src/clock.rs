@@ -55,12 +55,16 @@ impl ClockSync {
                 self.srtt_us = Some(0.875 * srtt + 0.125 * rtt_f);
             }
         }
-        let server_ticks = f64::from(tick) + f64::from(fraction) / 65536.0 + rtt_f / 2e6 * self.tick_rate;
+        let server_ticks =
+            f64::from(tick) + f64::from(fraction) / 65536.0 + rtt_f / 2e6 * self.tick_rate;
         let offset = server_ticks - now_us as f64 / 1e6 * self.tick_rate;
         self.samples[self.next] = (rtt, offset);
         self.next = (self.next + 1) % Self::WINDOW;
         self.count = (self.count + 1).min(Self::WINDOW);
-        let best = self.samples[..self.count].iter().min_by_key(|s| s.0).map(|s| s.1);
+        let best = self.samples[..self.count]
+            .iter()
+            .min_by_key(|s| s.0)
+            .map(|s| s.1);
         self.offset_ticks = best;
     }
 
@@ -81,7 +85,8 @@ impl ClockSync {
 
     /// Estimated server tick (with fraction) at client time `now_us`.
     pub fn server_tick(&self, now_us: u64) -> Option<f64> {
-        self.offset_ticks.map(|o| o + now_us as f64 / 1e6 * self.tick_rate)
+        self.offset_ticks
+            .map(|o| o + now_us as f64 / 1e6 * self.tick_rate)
     }
 
     /// The tick an input sent now should be stamped with: the tick the server will be on when
@@ -122,6 +127,9 @@ mod tests {
         let rtt = c.rtt_us().unwrap();
         assert!((40_000.0..=64_000.0).contains(&rtt), "rtt {rtt}");
         let it = c.input_tick(now, 1.0).unwrap();
-        assert!(f64::from(it) >= truth + 1.0, "input tick {it} truth {truth}");
+        assert!(
+            f64::from(it) >= truth + 1.0,
+            "input tick {it} truth {truth}"
+        );
     }
 }

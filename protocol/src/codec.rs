@@ -114,13 +114,24 @@ pub(crate) fn write_field_full(w: &mut BitWriter<'_>, f: &FieldLayout, words: &[
                     break;
                 }
                 let bits = 8 * left as u32;
-                w.write(if bits == 32 { word } else { word & ((1 << bits) - 1) }, bits);
+                w.write(
+                    if bits == 32 {
+                        word
+                    } else {
+                        word & ((1 << bits) - 1)
+                    },
+                    bits,
+                );
             }
         }
     }
 }
 
-pub(crate) fn read_field_full(r: &mut BitReader<'_>, f: &FieldLayout, out: &mut [u32]) -> Result<(), DecodeError> {
+pub(crate) fn read_field_full(
+    r: &mut BitReader<'_>,
+    f: &FieldLayout,
+    out: &mut [u32],
+) -> Result<(), DecodeError> {
     let dst = &mut out[f.offset..f.offset + f.words];
     match f.codec {
         FieldCodec::Numeric { bits, max, .. } => {
@@ -161,21 +172,21 @@ pub(crate) fn read_field_full(r: &mut BitReader<'_>, f: &FieldLayout, out: &mut 
 /// Writes a changed field: a zigzag delta from the baseline when the field allows it and every
 /// component fits, else the full value.
 fn write_field_delta(w: &mut BitWriter<'_>, f: &FieldLayout, cur: &[u32], base: &[u32]) {
-    if let FieldCodec::Numeric { delta_bits, .. } = f.codec {
-        if delta_bits > 0 {
-            let range = f.offset..f.offset + f.words;
-            let limit = 1u64 << delta_bits;
-            let fits = cur[range.clone()]
-                .iter()
-                .zip(&base[range.clone()])
-                .all(|(&c, &b)| zigzag(i64::from(c) - i64::from(b)) < limit);
-            w.write_bool(fits);
-            if fits {
-                for (&c, &b) in cur[range.clone()].iter().zip(&base[range]) {
-                    w.write(zigzag(i64::from(c) - i64::from(b)) as u32, delta_bits);
-                }
-                return;
+    if let FieldCodec::Numeric { delta_bits, .. } = f.codec
+        && delta_bits > 0
+    {
+        let range = f.offset..f.offset + f.words;
+        let limit = 1u64 << delta_bits;
+        let fits = cur[range.clone()]
+            .iter()
+            .zip(&base[range.clone()])
+            .all(|(&c, &b)| zigzag(i64::from(c) - i64::from(b)) < limit);
+        w.write_bool(fits);
+        if fits {
+            for (&c, &b) in cur[range.clone()].iter().zip(&base[range]) {
+                w.write(zigzag(i64::from(c) - i64::from(b)) as u32, delta_bits);
             }
+            return;
         }
     }
     write_field_full(w, f, cur);
@@ -187,17 +198,20 @@ fn read_field_delta(
     base: &[u32],
     out: &mut [u32],
 ) -> Result<(), DecodeError> {
-    if let FieldCodec::Numeric { delta_bits, max, .. } = f.codec {
-        if delta_bits > 0 && r.read_bool()? {
-            for c in f.offset..f.offset + f.words {
-                let v = i64::from(base[c]) + unzigzag(r.read(delta_bits)?);
-                if v < 0 || v > i64::from(max) {
-                    return Err(DecodeError::OutOfRange);
-                }
-                out[c] = v as u32;
+    if let FieldCodec::Numeric {
+        delta_bits, max, ..
+    } = f.codec
+        && delta_bits > 0
+        && r.read_bool()?
+    {
+        for c in f.offset..f.offset + f.words {
+            let v = i64::from(base[c]) + unzigzag(r.read(delta_bits)?);
+            if v < 0 || v > i64::from(max) {
+                return Err(DecodeError::OutOfRange);
             }
-            return Ok(());
+            out[c] = v as u32;
         }
+        return Ok(());
     }
     read_field_full(r, f, out)
 }
@@ -213,7 +227,13 @@ fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
     mask
 }
 
-fn write_changed_fields(w: &mut BitWriter<'_>, kind: &KindLayout, mask: u64, cur: &[u32], base: &[u32]) {
+fn write_changed_fields(
+    w: &mut BitWriter<'_>,
+    kind: &KindLayout,
+    mask: u64,
+    cur: &[u32],
+    base: &[u32],
+) {
     for (i, f) in kind.fields.iter().enumerate() {
         if mask & (1 << i) != 0 {
             write_field_delta(w, f, cur, base);
@@ -325,11 +345,19 @@ fn diff_entities(cur: &Snapshot, base: &Snapshot, scratch: &mut EncodeScratch) {
             ci += 1;
         }
     }
-    scratch.touched.extend((bi..bn).map(|b| (b as u32, REMOVED)));
+    scratch
+        .touched
+        .extend((bi..bn).map(|b| (b as u32, REMOVED)));
     scratch.created.extend((ci..cn).map(|c| c as u32));
 }
 
-fn write_updates(w: &mut BitWriter<'_>, layout: &Layout, cur: &Snapshot, base: &Snapshot, touched: &[(u32, u32)]) {
+fn write_updates(
+    w: &mut BitWriter<'_>,
+    layout: &Layout,
+    cur: &Snapshot,
+    base: &Snapshot,
+    touched: &[(u32, u32)],
+) {
     let mut sparse_bits = uvar_bits(touched.len() as u32);
     let mut prev: i64 = -1;
     for &(bi, _) in touched {
@@ -423,7 +451,15 @@ fn read_header(frame: &[u8]) -> Result<(SnapshotHeader, u32, BitReader<'_>), Dec
         None
     };
     let last_input_seq = r.read_uvar()?.checked_sub(1);
-    Ok((SnapshotHeader { tick, baseline, last_input_seq }, flags, r))
+    Ok((
+        SnapshotHeader {
+            tick,
+            baseline,
+            last_input_seq,
+        },
+        flags,
+        r,
+    ))
 }
 
 /// Decodes a snapshot frame into `out`. A delta needs the baseline it names:
@@ -449,7 +485,9 @@ pub fn decode_snapshot<'b>(
             }
         }
         Some(b) => {
-            let base = baseline(b).filter(|s| s.tick == b).ok_or(DecodeError::MissingBaseline(b))?;
+            let base = baseline(b)
+                .filter(|s| s.tick == b)
+                .ok_or(DecodeError::MissingBaseline(b))?;
             let updated = &mut scratch.updated;
             if flags & FLAG_UPDATES == 0 {
                 updated.clone_from(base);
@@ -485,10 +523,16 @@ pub fn decode_snapshot<'b>(
 }
 
 fn push_copy(dst: &mut Snapshot, src: &Snapshot, i: usize) -> Result<(), DecodeError> {
-    dst.push_from(src, i).map_err(|e| DecodeError::DuplicateEntity(e.id))
+    dst.push_from(src, i)
+        .map_err(|e| DecodeError::DuplicateEntity(e.id))
 }
 
-fn read_updates(r: &mut BitReader<'_>, layout: &Layout, base: &Snapshot, out: &mut Snapshot) -> Result<(), DecodeError> {
+fn read_updates(
+    r: &mut BitReader<'_>,
+    layout: &Layout,
+    base: &Snapshot,
+    out: &mut Snapshot,
+) -> Result<(), DecodeError> {
     let n = base.len();
     let sparse = r.read_bool()?;
     let mut remaining = if sparse {
@@ -508,7 +552,9 @@ fn read_updates(r: &mut BitReader<'_>, layout: &Layout, base: &Snapshot, out: &m
                 break;
             }
             remaining -= 1;
-            let idx = next_index.checked_add(r.read_uvar()? as usize).filter(|&i| i < n);
+            let idx = next_index
+                .checked_add(r.read_uvar()? as usize)
+                .filter(|&i| i < n);
             let idx = idx.ok_or(DecodeError::BadEntityIndex)?;
             for i in next_index..idx {
                 push_copy(out, base, i)?;
@@ -542,7 +588,9 @@ fn read_updates(r: &mut BitReader<'_>, layout: &Layout, base: &Snapshot, out: &m
         if mask == 0 {
             continue;
         }
-        let dst = out.push_words(id, kind, bw.len()).map_err(|e| DecodeError::DuplicateEntity(e.id))?;
+        let dst = out
+            .push_words(id, kind, bw.len())
+            .map_err(|e| DecodeError::DuplicateEntity(e.id))?;
         dst.copy_from_slice(bw);
         read_changed_fields(r, kl, mask, bw, dst)?;
     }
@@ -552,7 +600,11 @@ fn read_updates(r: &mut BitReader<'_>, layout: &Layout, base: &Snapshot, out: &m
     Ok(())
 }
 
-fn read_creations(r: &mut BitReader<'_>, layout: &Layout, out: &mut Snapshot) -> Result<(), DecodeError> {
+fn read_creations(
+    r: &mut BitReader<'_>,
+    layout: &Layout,
+    out: &mut Snapshot,
+) -> Result<(), DecodeError> {
     let count = r.read_uvar()? as usize;
     if count == 0 || count > MAX_ENTITIES || count > r.remaining_bits() / 4 {
         return Err(DecodeError::BadEntityIndex);
@@ -563,8 +615,13 @@ fn read_creations(r: &mut BitReader<'_>, layout: &Layout, out: &mut Snapshot) ->
         let id = EntityId::try_from(id).map_err(|_| DecodeError::BadEntityIndex)?;
         next_id = u64::from(id) + 1;
         let kind = r.read(layout.kind_bits)?;
-        let kl = layout.kinds.get(kind as usize).ok_or(DecodeError::UnknownKind(kind))?;
-        let dst = out.push_words(id, kind as u16, kl.words).map_err(|e| DecodeError::DuplicateEntity(e.id))?;
+        let kl = layout
+            .kinds
+            .get(kind as usize)
+            .ok_or(DecodeError::UnknownKind(kind))?;
+        let dst = out
+            .push_words(id, kind as u16, kl.words)
+            .map_err(|e| DecodeError::DuplicateEntity(e.id))?;
         for f in &kl.fields {
             read_field_full(r, f, dst)?;
         }

@@ -139,7 +139,9 @@ impl InputPacket {
             let mut tick = r.read_uvar()?;
             for k in 0..count {
                 if k > 0 {
-                    tick = tick.checked_sub(r.read_uvar()?).ok_or(DecodeError::BadTick)?;
+                    tick = tick
+                        .checked_sub(r.read_uvar()?)
+                        .ok_or(DecodeError::BadTick)?;
                 }
                 self.ticks.push(tick);
                 let start = self.words.len();
@@ -160,7 +162,11 @@ mod tests {
 
     fn layout() -> Layout {
         let s = Schema::builder("t")
-            .input(|i| i.f32("dx", -1.0, 1.0, 1.0 / 64.0).f32("dy", -1.0, 1.0, 1.0 / 64.0).bool("fire"))
+            .input(|i| {
+                i.f32("dx", -1.0, 1.0, 1.0 / 64.0)
+                    .f32("dy", -1.0, 1.0, 1.0 / 64.0)
+                    .bool("fire")
+            })
             .build()
             .unwrap();
         Layout::new(&s).unwrap()
@@ -175,7 +181,9 @@ mod tests {
         p.newest_seq = 10;
         for k in 0..4u32 {
             let mut w = vec![0; l.input.words];
-            l.input.fields[0].set_f32(&mut w, 0.5 - k as f32 * 0.25).unwrap();
+            l.input.fields[0]
+                .set_f32(&mut w, 0.5 - k as f32 * 0.25)
+                .unwrap();
             l.input.fields[2].set_bool(&mut w, k % 2 == 0).unwrap();
             assert!(p.push_older(100 - k * 2, &w));
         }
@@ -208,8 +216,14 @@ mod tests {
         let l = layout();
         let mut p = InputPacket::default();
         // uvar 0 (no ack), then count 15.
-        assert_eq!(p.decode(&l, &[FRAME_INPUT, 0xf0]), Err(DecodeError::LimitExceeded));
-        assert_eq!(p.decode(&l, &[FRAME_INPUT]), Err(DecodeError::UnexpectedEnd));
+        assert_eq!(
+            p.decode(&l, &[FRAME_INPUT, 0xf0]),
+            Err(DecodeError::LimitExceeded)
+        );
+        assert_eq!(
+            p.decode(&l, &[FRAME_INPUT]),
+            Err(DecodeError::UnexpectedEnd)
+        );
         // dx quantized to 255 > 128 steps: out of range.
         let mut buf = vec![FRAME_INPUT];
         let mut w = BitWriter::new(&mut buf);

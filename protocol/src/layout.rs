@@ -142,22 +142,77 @@ fn compile_field(f: &FieldDef, offset: usize) -> Result<FieldLayout, SchemaError
     let numeric = |steps: u32, comps: u32, delta_bits: u8, kind: NumericKind| {
         let bits = bits_for(steps);
         let delta_bits = check_delta(name, delta_bits, bits)?;
-        Ok::<_, SchemaError>((FieldCodec::Numeric { bits, max: steps, comps, delta_bits, kind }, comps as usize))
+        Ok::<_, SchemaError>((
+            FieldCodec::Numeric {
+                bits,
+                max: steps,
+                comps,
+                delta_bits,
+                kind,
+            },
+            comps as usize,
+        ))
     };
     let (codec, words) = match &f.ty {
-        FieldType::F32 { min, max, precision, delta_bits } => {
+        FieldType::F32 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        } => {
             let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(steps, 1, *delta_bits, NumericKind::Float { min: *min, max: *max, steps })?
+            numeric(
+                steps,
+                1,
+                *delta_bits,
+                NumericKind::Float {
+                    min: *min,
+                    max: *max,
+                    steps,
+                },
+            )?
         }
-        FieldType::Vec2 { min, max, precision, delta_bits } => {
+        FieldType::Vec2 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        } => {
             let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(steps, 2, *delta_bits, NumericKind::Float { min: *min, max: *max, steps })?
+            numeric(
+                steps,
+                2,
+                *delta_bits,
+                NumericKind::Float {
+                    min: *min,
+                    max: *max,
+                    steps,
+                },
+            )?
         }
-        FieldType::Vec3 { min, max, precision, delta_bits } => {
+        FieldType::Vec3 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        } => {
             let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(steps, 3, *delta_bits, NumericKind::Float { min: *min, max: *max, steps })?
+            numeric(
+                steps,
+                3,
+                *delta_bits,
+                NumericKind::Float {
+                    min: *min,
+                    max: *max,
+                    steps,
+                },
+            )?
         }
-        FieldType::Int { min, max, delta_bits } => {
+        FieldType::Int {
+            min,
+            max,
+            delta_bits,
+        } => {
             let span = i128::from(*max) - i128::from(*min);
             if span < 0 {
                 return Err(SchemaError::BadRange(name.clone()));
@@ -176,17 +231,33 @@ fn compile_field(f: &FieldDef, offset: usize) -> Result<FieldLayout, SchemaError
             if !(2..=16).contains(bits) {
                 return Err(SchemaError::BadQuat(name.clone()));
             }
-            (FieldCodec::Quat { bits: u32::from(*bits) }, 4)
+            (
+                FieldCodec::Quat {
+                    bits: u32::from(*bits),
+                },
+                4,
+            )
         }
         FieldType::Str { max_len } => {
             if *max_len == 0 {
                 return Err(SchemaError::BadString(name.clone()));
             }
             let max_len = u32::from(*max_len);
-            (FieldCodec::Str { max_len, len_bits: bits_for(max_len) }, 1 + max_len.div_ceil(4) as usize)
+            (
+                FieldCodec::Str {
+                    max_len,
+                    len_bits: bits_for(max_len),
+                },
+                1 + max_len.div_ceil(4) as usize,
+            )
         }
     };
-    Ok(FieldLayout { name: name.clone(), offset, words, codec })
+    Ok(FieldLayout {
+        name: name.clone(),
+        offset,
+        words,
+        codec,
+    })
 }
 
 fn compile_kind(name: &str, fields: &[FieldDef]) -> Result<KindLayout, SchemaError> {
@@ -204,7 +275,11 @@ fn compile_kind(name: &str, fields: &[FieldDef]) -> Result<KindLayout, SchemaErr
         offset += fl.words;
         out.push(fl);
     }
-    Ok(KindLayout { name: name.to_owned(), fields: out, words: offset })
+    Ok(KindLayout {
+        name: name.to_owned(),
+        fields: out,
+        words: offset,
+    })
 }
 
 impl Layout {
@@ -245,7 +320,10 @@ impl Layout {
 
     /// Kind id by name.
     pub fn kind_id(&self, name: &str) -> Option<u16> {
-        self.kinds.iter().position(|k| k.name == name).map(|i| i as u16)
+        self.kinds
+            .iter()
+            .position(|k| k.name == name)
+            .map(|i| i as u16)
     }
 }
 
@@ -344,9 +422,11 @@ impl FieldLayout {
 
     fn set_floats(&self, words: &mut [u32], v: &[f32]) -> Result<(), ValueError> {
         match self.codec {
-            FieldCodec::Numeric { comps, kind: NumericKind::Float { min, max, steps }, .. }
-                if comps as usize == v.len() =>
-            {
+            FieldCodec::Numeric {
+                comps,
+                kind: NumericKind::Float { min, max, steps },
+                ..
+            } if comps as usize == v.len() => {
                 let dst = &mut words[self.offset..self.offset + self.words];
                 for (d, &c) in dst.iter_mut().zip(v) {
                     *d = quantize_float(c, min, max, steps)?;
@@ -370,13 +450,24 @@ impl FieldLayout {
     /// Stores an integer, clamping to the range. Also sets a `Bool` (non-zero is true) and an
     /// `Enum` (variant index, which must exist).
     pub fn set_int(&self, words: &mut [u32], v: i64) -> Result<(), ValueError> {
-        let FieldCodec::Numeric { max, comps: 1, kind, .. } = self.codec else {
+        let FieldCodec::Numeric {
+            max,
+            comps: 1,
+            kind,
+            ..
+        } = self.codec
+        else {
             return Err(ValueError::WrongType);
         };
         let q = match kind {
-            NumericKind::Int { min } => (i128::from(v) - i128::from(min)).clamp(0, i128::from(max)) as u32,
+            NumericKind::Int { min } => {
+                (i128::from(v) - i128::from(min)).clamp(0, i128::from(max)) as u32
+            }
             NumericKind::Bool => u32::from(v != 0),
-            NumericKind::Enum => u32::try_from(v).ok().filter(|q| *q <= max).ok_or(ValueError::OutOfRange)?,
+            NumericKind::Enum => u32::try_from(v)
+                .ok()
+                .filter(|q| *q <= max)
+                .ok_or(ValueError::OutOfRange)?,
             NumericKind::Float { .. } => return Err(ValueError::WrongType),
         };
         words[self.offset] = q;
@@ -386,7 +477,10 @@ impl FieldLayout {
     /// Stores a boolean.
     pub fn set_bool(&self, words: &mut [u32], v: bool) -> Result<(), ValueError> {
         match self.codec {
-            FieldCodec::Numeric { kind: NumericKind::Bool, .. } => {
+            FieldCodec::Numeric {
+                kind: NumericKind::Bool,
+                ..
+            } => {
                 words[self.offset] = u32::from(v);
                 Ok(())
             }
@@ -422,18 +516,22 @@ impl FieldLayout {
     /// Reads a `F32` field.
     pub fn get_f32(&self, words: &[u32]) -> Result<f32, ValueError> {
         match self.codec {
-            FieldCodec::Numeric { comps: 1, kind: NumericKind::Float { min, max, steps }, .. } => {
-                Ok(dequantize_float(words[self.offset], min, max, steps))
-            }
+            FieldCodec::Numeric {
+                comps: 1,
+                kind: NumericKind::Float { min, max, steps },
+                ..
+            } => Ok(dequantize_float(words[self.offset], min, max, steps)),
             _ => Err(ValueError::WrongType),
         }
     }
 
     fn get_floats<const N: usize>(&self, words: &[u32]) -> Result<[f32; N], ValueError> {
         match self.codec {
-            FieldCodec::Numeric { comps, kind: NumericKind::Float { min, max, steps }, .. }
-                if comps as usize == N =>
-            {
+            FieldCodec::Numeric {
+                comps,
+                kind: NumericKind::Float { min, max, steps },
+                ..
+            } if comps as usize == N => {
                 let mut out = [0.0; N];
                 for (o, &q) in out.iter_mut().zip(&words[self.offset..]) {
                     *o = dequantize_float(q, min, max, steps);
@@ -472,7 +570,10 @@ impl FieldLayout {
     /// Reads a `Bool` field.
     pub fn get_bool(&self, words: &[u32]) -> Result<bool, ValueError> {
         match self.codec {
-            FieldCodec::Numeric { kind: NumericKind::Bool, .. } => Ok(words[self.offset] != 0),
+            FieldCodec::Numeric {
+                kind: NumericKind::Bool,
+                ..
+            } => Ok(words[self.offset] != 0),
             _ => Err(ValueError::WrongType),
         }
     }
@@ -480,13 +581,19 @@ impl FieldLayout {
     /// Reads a `Quat` field.
     pub fn get_quat(&self, words: &[u32]) -> Result<Quat, ValueError> {
         match self.codec {
-            FieldCodec::Quat { bits } => Ok(dequantize_quat(&words[self.offset..self.offset + 4], bits)),
+            FieldCodec::Quat { bits } => {
+                Ok(dequantize_quat(&words[self.offset..self.offset + 4], bits))
+            }
             _ => Err(ValueError::WrongType),
         }
     }
 
     /// Reads a `Str` field. Words that came through the decoder always hold valid UTF-8.
-    pub fn get_str<'w>(&self, words: &'w [u32], buf: &'w mut [u8; 255]) -> Result<&'w str, ValueError> {
+    pub fn get_str<'w>(
+        &self,
+        words: &'w [u32],
+        buf: &'w mut [u8; 255],
+    ) -> Result<&'w str, ValueError> {
         let FieldCodec::Str { .. } = self.codec else {
             return Err(ValueError::WrongType);
         };
@@ -505,11 +612,26 @@ impl FieldLayout {
             FieldType::Int { .. } => Value::Int(self.get_int(words).unwrap_or_default()),
             FieldType::Bool => Value::Bool(self.get_bool(words).unwrap_or_default()),
             FieldType::Enum { variants } => Value::Enum {
-                variant: variants.get(words[self.offset] as usize).cloned().unwrap_or_default(),
+                variant: variants
+                    .get(words[self.offset] as usize)
+                    .cloned()
+                    .unwrap_or_default(),
             },
-            FieldType::Vec2 { .. } => Value::Floats(self.get_floats::<2>(words).map(Vec::from).unwrap_or_default()),
-            FieldType::Vec3 { .. } => Value::Floats(self.get_floats::<3>(words).map(Vec::from).unwrap_or_default()),
-            FieldType::Quat { .. } => Value::Floats(self.get_quat(words).map(|q| q.to_array().to_vec()).unwrap_or_default()),
+            FieldType::Vec2 { .. } => Value::Floats(
+                self.get_floats::<2>(words)
+                    .map(Vec::from)
+                    .unwrap_or_default(),
+            ),
+            FieldType::Vec3 { .. } => Value::Floats(
+                self.get_floats::<3>(words)
+                    .map(Vec::from)
+                    .unwrap_or_default(),
+            ),
+            FieldType::Quat { .. } => Value::Floats(
+                self.get_quat(words)
+                    .map(|q| q.to_array().to_vec())
+                    .unwrap_or_default(),
+            ),
             FieldType::Str { .. } => {
                 let mut buf = [0u8; 255];
                 Value::Str(self.get_str(words, &mut buf).unwrap_or_default().to_owned())
@@ -521,11 +643,14 @@ impl FieldLayout {
     /// step for floats, 0 for exact types, and for rotations the component error bound.
     pub fn tolerance(&self) -> f32 {
         match self.codec {
-            FieldCodec::Numeric { kind: NumericKind::Float { min, max, steps }, .. } => {
-                ((f64::from(max) - f64::from(min)) / f64::from(steps) / 2.0) as f32 * 1.0001
-            }
+            FieldCodec::Numeric {
+                kind: NumericKind::Float { min, max, steps },
+                ..
+            } => ((f64::from(max) - f64::from(min)) / f64::from(steps) / 2.0) as f32 * 1.0001,
             FieldCodec::Numeric { .. } | FieldCodec::Str { .. } => 0.0,
-            FieldCodec::Quat { bits } => (2.0 * QUAT_RANGE / f64::from((1u32 << bits) - 1)) as f32 * 2.0,
+            FieldCodec::Quat { bits } => {
+                (2.0 * QUAT_RANGE / f64::from((1u32 << bits) - 1)) as f32 * 2.0
+            }
         }
     }
 }
@@ -555,17 +680,19 @@ mod tests {
         let layout = Layout::new(&all_types()).unwrap();
         let k = &layout.kinds[0];
         let mut w = vec![0u32; k.words];
-        k.fields[0].set_f32(&mut w, 3.14159).unwrap();
+        k.fields[0].set_f32(&mut w, 3.3333).unwrap();
         k.fields[1].set_int(&mut w, 999).unwrap();
         k.fields[2].set_bool(&mut w, true).unwrap();
         k.fields[3].set_int(&mut w, 2).unwrap();
         k.fields[4].set_vec2(&mut w, Vec2::new(12.3, 99.9)).unwrap();
-        k.fields[5].set_vec3(&mut w, Vec3::new(-0.5, 0.25, 0.999)).unwrap();
+        k.fields[5]
+            .set_vec3(&mut w, Vec3::new(-0.5, 0.25, 0.999))
+            .unwrap();
         let rot = Quat::from_euler(glam::EulerRot::XYZ, 0.3, -1.2, 2.0);
         k.fields[6].set_quat(&mut w, rot).unwrap();
         k.fields[7].set_str(&mut w, "héllo").unwrap();
 
-        assert!((k.fields[0].get_f32(&w).unwrap() - 3.14159).abs() <= k.fields[0].tolerance());
+        assert!((k.fields[0].get_f32(&w).unwrap() - 3.3333).abs() <= k.fields[0].tolerance());
         assert_eq!(k.fields[1].get_int(&w).unwrap(), 999);
         assert!(k.fields[2].get_bool(&w).unwrap());
         assert_eq!(k.fields[3].get_int(&w).unwrap(), 2);
@@ -584,33 +711,62 @@ mod tests {
         let layout = Layout::new(&all_types()).unwrap();
         let k = &layout.kinds[0];
         let mut w = vec![0u32; k.words];
-        assert_eq!(k.fields[0].set_f32(&mut w, f32::NAN), Err(ValueError::NotFinite));
+        assert_eq!(
+            k.fields[0].set_f32(&mut w, f32::NAN),
+            Err(ValueError::NotFinite)
+        );
         k.fields[0].set_f32(&mut w, 1e9).unwrap();
         assert_eq!(k.fields[0].get_f32(&w).unwrap(), 10.0);
         assert_eq!(k.fields[3].set_int(&mut w, 3), Err(ValueError::OutOfRange));
-        assert_eq!(k.fields[7].set_str(&mut w, "eleven byte"), Err(ValueError::OutOfRange));
+        assert_eq!(
+            k.fields[7].set_str(&mut w, "eleven byte"),
+            Err(ValueError::OutOfRange)
+        );
         assert_eq!(k.fields[0].set_int(&mut w, 1), Err(ValueError::WrongType));
     }
 
     #[test]
     fn arena_widths() {
         let s = Schema::builder("arena")
-            .kind("player", |k| k.vec2("pos", 0.0, 4000.0, 1.0 / 16.0).f32("heading", -180.0, 180.0, 0.5))
+            .kind("player", |k| {
+                k.vec2("pos", 0.0, 4000.0, 1.0 / 16.0)
+                    .f32("heading", -180.0, 180.0, 0.5)
+            })
             .build()
             .unwrap();
         let l = Layout::new(&s).unwrap();
-        assert!(matches!(l.kinds[0].fields[0].codec, FieldCodec::Numeric { bits: 16, max: 64000, .. }));
-        assert!(matches!(l.kinds[0].fields[1].codec, FieldCodec::Numeric { bits: 10, max: 720, .. }));
+        assert!(matches!(
+            l.kinds[0].fields[0].codec,
+            FieldCodec::Numeric {
+                bits: 16,
+                max: 64000,
+                ..
+            }
+        ));
+        assert!(matches!(
+            l.kinds[0].fields[1].codec,
+            FieldCodec::Numeric {
+                bits: 10,
+                max: 720,
+                ..
+            }
+        ));
         assert_eq!(l.kind_bits, 0);
     }
 
     #[test]
     fn invalid_schemas_are_refused() {
-        let bad = Schema::builder("x").kind("k", |k| k.f32("f", 1.0, 1.0, 0.1)).build();
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.f32("f", 1.0, 1.0, 0.1))
+            .build();
         assert!(matches!(bad, Err(SchemaError::BadRange(_))));
-        let bad = Schema::builder("x").kind("k", |k| k.f32("f", 0.0, 1.0, 0.1).f32("f", 0.0, 1.0, 0.1)).build();
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.f32("f", 0.0, 1.0, 0.1).f32("f", 0.0, 1.0, 0.1))
+            .build();
         assert!(matches!(bad, Err(SchemaError::DuplicateName(_))));
-        let bad = Schema::builder("x").kind("k", |k| k.uint("u", 4).delta_bits(4)).build();
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.uint("u", 4).delta_bits(4))
+            .build();
         assert!(matches!(bad, Err(SchemaError::BadDeltaBits(_))));
         let bad = Schema::builder("x").kind("k", |k| k.quat("q", 20)).build();
         assert!(matches!(bad, Err(SchemaError::BadQuat(_))));

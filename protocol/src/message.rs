@@ -179,7 +179,13 @@ impl CloseReason {
 
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code.name(), self.code.0, self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code.name(),
+            self.code.0,
+            self.message
+        )
     }
 }
 
@@ -263,7 +269,8 @@ fn decode_control<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, Decod
         Some(&other) => return Err(DecodeError::UnknownFrame(other)),
         None => return Err(DecodeError::UnexpectedEnd),
     }
-    let (msg, rest) = postcard::take_from_bytes(&frame[1..]).map_err(|_| DecodeError::BadMessage)?;
+    let (msg, rest) =
+        postcard::take_from_bytes(&frame[1..]).map_err(|_| DecodeError::BadMessage)?;
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes);
     }
@@ -278,14 +285,19 @@ fn encode_control<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
 }
 
 fn check(ok: bool) -> Result<(), DecodeError> {
-    if ok { Ok(()) } else { Err(DecodeError::LimitExceeded) }
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::LimitExceeded)
+    }
 }
 
 fn check_signal(s: &Signal) -> Result<(), DecodeError> {
     match s {
         Signal::Offer { sdp } | Signal::Answer { sdp } => check(sdp.len() <= MAX_SDP_LEN),
         Signal::Candidate { candidate, mid } => check(
-            candidate.len() <= MAX_CANDIDATE_LEN && mid.as_ref().is_none_or(|m| m.len() <= MAX_ROOM_NAME_LEN),
+            candidate.len() <= MAX_CANDIDATE_LEN
+                && mid.as_ref().is_none_or(|m| m.len() <= MAX_ROOM_NAME_LEN),
         ),
         Signal::EndOfCandidates | Signal::Abandon => Ok(()),
     }
@@ -301,9 +313,9 @@ impl ClientMessage {
     pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
         let msg: Self = decode_control(frame)?;
         match &msg {
-            ClientMessage::Hello(h) => {
-                check(h.room.len() <= MAX_ROOM_NAME_LEN && h.auth_token.len() <= MAX_AUTH_TOKEN_LEN)?
-            }
+            ClientMessage::Hello(h) => check(
+                h.room.len() <= MAX_ROOM_NAME_LEN && h.auth_token.len() <= MAX_AUTH_TOKEN_LEN,
+            )?,
             ClientMessage::Signal(s) => check_signal(s)?,
             ClientMessage::Event { payload } => check(payload.len() <= MAX_EVENT_LEN)?,
             ClientMessage::Ping { .. } | ClientMessage::Leave => {}
@@ -343,11 +355,21 @@ mod tests {
                 protocol_hash: Some(42),
                 room: "lobby".into(),
                 auth_token: "secret".into(),
-                resume: Some(ResumeRequest { token: [7; 16], last_tick: Some(99) }),
+                resume: Some(ResumeRequest {
+                    token: [7; 16],
+                    last_tick: Some(99),
+                }),
             }),
-            ClientMessage::Ping { client_time_us: 123_456_789 },
-            ClientMessage::Signal(Signal::Candidate { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host".into(), mid: Some("0".into()) }),
-            ClientMessage::Event { payload: vec![1, 2, 3] },
+            ClientMessage::Ping {
+                client_time_us: 123_456_789,
+            },
+            ClientMessage::Signal(Signal::Candidate {
+                candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host".into(),
+                mid: Some("0".into()),
+            }),
+            ClientMessage::Event {
+                payload: vec![1, 2, 3],
+            },
             ClientMessage::Leave,
         ];
         for m in msgs {
@@ -360,11 +382,20 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let mut buf = Vec::new();
-        ClientMessage::Event { payload: vec![0; MAX_EVENT_LEN + 1] }.encode(&mut buf);
+        ClientMessage::Event {
+            payload: vec![0; MAX_EVENT_LEN + 1],
+        }
+        .encode(&mut buf);
         assert_eq!(ClientMessage::decode(&buf), Err(DecodeError::LimitExceeded));
         assert_eq!(ClientMessage::decode(&[]), Err(DecodeError::UnexpectedEnd));
-        assert_eq!(ClientMessage::decode(&[9]), Err(DecodeError::UnknownFrame(9)));
-        assert_eq!(ClientMessage::decode(&[FRAME_CONTROL, 200]), Err(DecodeError::BadMessage));
+        assert_eq!(
+            ClientMessage::decode(&[9]),
+            Err(DecodeError::UnknownFrame(9))
+        );
+        assert_eq!(
+            ClientMessage::decode(&[FRAME_CONTROL, 200]),
+            Err(DecodeError::BadMessage)
+        );
         let mut buf = Vec::new();
         ClientMessage::Leave.encode(&mut buf);
         buf.push(0);

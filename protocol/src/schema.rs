@@ -185,7 +185,10 @@ impl SchemaBuilder {
     /// Adds an entity kind; its id is the number of kinds declared before it.
     pub fn kind(mut self, name: &str, fields: impl FnOnce(FieldsBuilder) -> FieldsBuilder) -> Self {
         let fields = fields(FieldsBuilder::default()).fields;
-        self.schema.kinds.push(KindDef { name: name.to_owned(), fields });
+        self.schema.kinds.push(KindDef {
+            name: name.to_owned(),
+            fields,
+        });
         self
     }
 
@@ -233,27 +236,53 @@ fn default_delta(bits: u32) -> u8 {
 
 impl FieldsBuilder {
     fn push(mut self, name: &str, ty: FieldType) -> Self {
-        self.fields.push(FieldDef { name: name.to_owned(), ty });
+        self.fields.push(FieldDef {
+            name: name.to_owned(),
+            ty,
+        });
         self
     }
 
     /// A float in `[min, max]` with a step of at most `precision`.
     pub fn f32(self, name: &str, min: f32, max: f32, precision: f32) -> Self {
         let delta_bits = default_delta(float_bits(min, max, precision));
-        self.push(name, FieldType::F32 { min, max, precision, delta_bits })
+        self.push(
+            name,
+            FieldType::F32 {
+                min,
+                max,
+                precision,
+                delta_bits,
+            },
+        )
     }
 
     /// An unsigned integer of `bits` bits (1 to 32).
     pub fn uint(self, name: &str, bits: u8) -> Self {
-        let max = if bits >= 32 { i64::from(u32::MAX) } else { (1i64 << bits) - 1 };
+        let max = if bits >= 32 {
+            i64::from(u32::MAX)
+        } else {
+            (1i64 << bits) - 1
+        };
         self.int(name, 0, max)
     }
 
     /// An integer in `[min, max]`.
     pub fn int(self, name: &str, min: i64, max: i64) -> Self {
         let span = max.saturating_sub(min);
-        let bits = if span > 0 { 64 - span.leading_zeros() } else { 0 };
-        self.push(name, FieldType::Int { min, max, delta_bits: default_delta(bits) })
+        let bits = if span > 0 {
+            64 - span.leading_zeros()
+        } else {
+            0
+        };
+        self.push(
+            name,
+            FieldType::Int {
+                min,
+                max,
+                delta_bits: default_delta(bits),
+            },
+        )
     }
 
     /// A boolean.
@@ -270,13 +299,29 @@ impl FieldsBuilder {
     /// A 2D vector, each component in `[min, max]` with a step of at most `precision`.
     pub fn vec2(self, name: &str, min: f32, max: f32, precision: f32) -> Self {
         let delta_bits = default_delta(float_bits(min, max, precision));
-        self.push(name, FieldType::Vec2 { min, max, precision, delta_bits })
+        self.push(
+            name,
+            FieldType::Vec2 {
+                min,
+                max,
+                precision,
+                delta_bits,
+            },
+        )
     }
 
     /// A 3D vector, each component in `[min, max]` with a step of at most `precision`.
     pub fn vec3(self, name: &str, min: f32, max: f32, precision: f32) -> Self {
         let delta_bits = default_delta(float_bits(min, max, precision));
-        self.push(name, FieldType::Vec3 { min, max, precision, delta_bits })
+        self.push(
+            name,
+            FieldType::Vec3 {
+                min,
+                max,
+                precision,
+                delta_bits,
+            },
+        )
     }
 
     /// A rotation, smallest-three with `bits` per component.
@@ -311,7 +356,9 @@ mod tests {
     fn arena() -> Schema {
         Schema::builder("arena")
             .kind("player", |k| {
-                k.vec2("pos", 0.0, 4000.0, 1.0 / 16.0).f32("heading", -180.0, 180.0, 0.5).uint("hp", 8)
+                k.vec2("pos", 0.0, 4000.0, 1.0 / 16.0)
+                    .f32("heading", -180.0, 180.0, 0.5)
+                    .uint("hp", 8)
             })
             .build()
             .unwrap()
@@ -336,8 +383,17 @@ mod tests {
     #[test]
     fn default_delta_is_half_the_width() {
         let s = arena();
-        assert!(matches!(s.kinds[0].fields[0].ty, FieldType::Vec2 { delta_bits: 8, .. }));
-        assert!(matches!(s.kinds[0].fields[1].ty, FieldType::F32 { delta_bits: 5, .. }));
-        assert!(matches!(s.kinds[0].fields[2].ty, FieldType::Int { delta_bits: 4, .. }));
+        assert!(matches!(
+            s.kinds[0].fields[0].ty,
+            FieldType::Vec2 { delta_bits: 8, .. }
+        ));
+        assert!(matches!(
+            s.kinds[0].fields[1].ty,
+            FieldType::F32 { delta_bits: 5, .. }
+        ));
+        assert!(matches!(
+            s.kinds[0].fields[2].ty,
+            FieldType::Int { delta_bits: 4, .. }
+        ));
     }
 }

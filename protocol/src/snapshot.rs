@@ -106,16 +106,26 @@ impl Snapshot {
     ///
     /// Panics if `kind` is not in the layout (a programming error on the server side; decoders
     /// check kinds before calling this).
-    pub fn push(&mut self, layout: &Layout, id: EntityId, kind: u16) -> Result<&mut [u32], OrderError> {
+    pub fn push(
+        &mut self,
+        layout: &Layout,
+        id: EntityId,
+        kind: u16,
+    ) -> Result<&mut [u32], OrderError> {
         let words = layout.kinds[usize::from(kind)].words;
         self.push_words(id, kind, words)
     }
 
-    pub(crate) fn push_words(&mut self, id: EntityId, kind: u16, n: usize) -> Result<&mut [u32], OrderError> {
-        if let Some(&last) = self.ids.last() {
-            if id <= last {
-                return Err(OrderError { id, last });
-            }
+    pub(crate) fn push_words(
+        &mut self,
+        id: EntityId,
+        kind: u16,
+        n: usize,
+    ) -> Result<&mut [u32], OrderError> {
+        if let Some(&last) = self.ids.last()
+            && id <= last
+        {
+            return Err(OrderError { id, last });
         }
         self.ids.push(id);
         self.kinds.push(kind);
@@ -136,7 +146,11 @@ impl Snapshot {
     pub fn to_plain(&self, layout: &Layout) -> PlainSnapshot {
         let schema = layout.schema();
         let fields = |kl: &KindLayout, defs: &[crate::FieldDef], words: &[u32]| {
-            kl.fields.iter().zip(defs).map(|(f, d)| (f.name.clone(), f.value(d, words))).collect()
+            kl.fields
+                .iter()
+                .zip(defs)
+                .map(|(f, d)| (f.name.clone(), f.value(d, words)))
+                .collect()
         };
         PlainSnapshot {
             tick: self.tick,

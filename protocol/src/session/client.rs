@@ -7,13 +7,15 @@ use std::sync::Arc;
 use super::history::{DEFAULT_HISTORY, SnapshotHistory};
 use super::{Channel, SessionError};
 use crate::clock::ClockSync;
-use crate::codec::{DecodeScratch, FRAME_SNAPSHOT, SnapshotHeader, decode_snapshot, peek_snapshot_header};
+use crate::codec::{
+    DecodeScratch, FRAME_SNAPSHOT, SnapshotHeader, decode_snapshot, peek_snapshot_header,
+};
 use crate::error::{DecodeError, SchemaError};
 use crate::input::{InputPacket, MAX_INPUTS_PER_PACKET};
 use crate::layout::Layout;
 use crate::message::{
-    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, ResumeRequest, ResumeToken, ServerMessage, Signal,
-    Welcome,
+    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, ResumeRequest, ResumeToken,
+    ServerMessage, Signal, Welcome,
 };
 use crate::schema::WIRE_VERSION;
 use crate::snapshot::{EntityId, Snapshot};
@@ -169,7 +171,10 @@ impl ClientSession {
     pub fn connect(&mut self, now_us: u64) {
         self.control_out.clear();
         self.unreliable_out.clear();
-        let resume = self.resume_token.map(|token| ResumeRequest { token, last_tick: self.latest });
+        let resume = self.resume_token.map(|token| ResumeRequest {
+            token,
+            last_tick: self.latest,
+        });
         let hello = Hello {
             wire_version: WIRE_VERSION,
             protocol_hash: self.config.protocol_hash,
@@ -250,14 +255,21 @@ impl ClientSession {
         match frame.first() {
             Some(&FRAME_CONTROL) => match ServerMessage::decode(frame) {
                 Ok(msg) => self.handle_message(now_us, msg),
-                Err(e) => Err(self.fail(CloseCode::MALFORMED, format!("server control frame: {e}"))),
+                Err(e) => {
+                    Err(self.fail(CloseCode::MALFORMED, format!("server control frame: {e}")))
+                }
             },
             Some(&FRAME_SNAPSHOT) if self.state == State::Established => {
                 self.handle_snapshot(frame);
                 Ok(())
             }
-            Some(&FRAME_SNAPSHOT) => Err(self.fail(CloseCode::BAD_HANDSHAKE, "snapshot before welcome")),
-            Some(&other) => Err(self.fail(CloseCode::MALFORMED, format!("unknown frame type {other:#04x}"))),
+            Some(&FRAME_SNAPSHOT) => {
+                Err(self.fail(CloseCode::BAD_HANDSHAKE, "snapshot before welcome"))
+            }
+            Some(&other) => Err(self.fail(
+                CloseCode::MALFORMED,
+                format!("unknown frame type {other:#04x}"),
+            )),
             None => Err(self.fail(CloseCode::MALFORMED, "empty frame")),
         }
     }
@@ -271,7 +283,8 @@ impl ClientSession {
                 self.handle_welcome(now_us, w)
             }
             ServerMessage::Pong(p) => {
-                self.clock.handle_sample(p.client_time_us, now_us, p.tick, p.tick_fraction);
+                self.clock
+                    .handle_sample(p.client_time_us, now_us, p.tick, p.tick_fraction);
                 Ok(())
             }
             ServerMessage::Signal(s) => {
@@ -296,13 +309,28 @@ impl ClientSession {
     fn handle_welcome(&mut self, now_us: u64, w: Welcome) -> Result<(), SessionError> {
         let layout = match Layout::new(&w.schema) {
             Ok(l) => l,
-            Err(e) => return Err(self.fail(CloseCode::PROTOCOL_MISMATCH, format!("server schema: {}", schema_msg(&e)))),
+            Err(e) => {
+                return Err(self.fail(
+                    CloseCode::PROTOCOL_MISMATCH,
+                    format!("server schema: {}", schema_msg(&e)),
+                ));
+            }
         };
-        if let Some(ours) = self.config.protocol_hash.filter(|h| *h != layout.protocol_hash()) {
-            let msg = format!("server schema hashes to {:016x}, client built for {ours:016x}", layout.protocol_hash());
+        if let Some(ours) = self
+            .config
+            .protocol_hash
+            .filter(|h| *h != layout.protocol_hash())
+        {
+            let msg = format!(
+                "server schema hashes to {:016x}, client built for {ours:016x}",
+                layout.protocol_hash()
+            );
             return Err(self.fail(CloseCode::PROTOCOL_MISMATCH, msg));
         }
-        let schema_changed = self.layout.as_ref().is_none_or(|l| l.protocol_hash() != layout.protocol_hash());
+        let schema_changed = self
+            .layout
+            .as_ref()
+            .is_none_or(|l| l.protocol_hash() != layout.protocol_hash());
         if !w.resumed || schema_changed {
             self.history.clear();
             self.latest = None;
@@ -311,20 +339,28 @@ impl ClientSession {
         }
         if self.layout.is_none() || schema_changed {
             self.layout = Some(Arc::new(layout));
-            self.packet.clear(self.layout.as_ref().map_or(0, |l| l.input.words));
+            self.packet
+                .clear(self.layout.as_ref().map_or(0, |l| l.input.words));
         }
         self.clock = ClockSync::new(w.tick_rate);
-        self.clock.handle_sample(self.hello_sent_us, now_us, w.tick, w.tick_fraction);
+        self.clock
+            .handle_sample(self.hello_sent_us, now_us, w.tick, w.tick_fraction);
         self.next_ping_us = now_us;
         self.resume_token = Some(w.resume_token);
         self.state = State::Established;
-        self.events.push_back(ClientEvent::Connected { client_id: w.client_id, player: w.player, resumed: w.resumed });
+        self.events.push_back(ClientEvent::Connected {
+            client_id: w.client_id,
+            player: w.player,
+            resumed: w.resumed,
+        });
         self.welcome = Some(w);
         Ok(())
     }
 
     fn handle_snapshot(&mut self, frame: &[u8]) {
-        let Some(layout) = self.layout.as_ref() else { return };
+        let Some(layout) = self.layout.as_ref() else {
+            return;
+        };
         let header = match peek_snapshot_header(frame) {
             Ok(h) => h,
             Err(e) => return self.decode_failed(e),
@@ -369,7 +405,9 @@ impl ClientSession {
     /// Sends pings when due; call at least every [`ClientConfig::ping_interval_us`].
     pub fn handle_timeout(&mut self, now_us: u64) {
         if self.state == State::Established && now_us >= self.next_ping_us {
-            self.queue(&ClientMessage::Ping { client_time_us: now_us });
+            self.queue(&ClientMessage::Ping {
+                client_time_us: now_us,
+            });
             self.next_ping_us = now_us + self.config.ping_interval_us;
         }
     }
@@ -383,14 +421,24 @@ impl ClientSession {
     /// it should reach the server, with the previous inputs repeated and the newest ack.
     /// Returns its sequence number.
     pub fn send_input(&mut self, now_us: u64, words: &[u32]) -> Result<u32, SessionError> {
-        let Some(layout) = self.layout.as_ref().filter(|_| self.state == State::Established) else {
+        let Some(layout) = self
+            .layout
+            .as_ref()
+            .filter(|_| self.state == State::Established)
+        else {
             return Err(SessionError::NotEstablished);
         };
         if words.len() != layout.input.words {
             return Err(SessionError::NotEstablished);
         }
-        let tick = self.clock.input_tick(now_us, self.config.input_margin_ticks).unwrap_or(0);
-        let tick = self.recent_inputs.back().map_or(tick, |(t, _)| tick.max(*t));
+        let tick = self
+            .clock
+            .input_tick(now_us, self.config.input_margin_ticks)
+            .unwrap_or(0);
+        let tick = self
+            .recent_inputs
+            .back()
+            .map_or(tick, |(t, _)| tick.max(*t));
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let keep = self.config.input_redundancy.clamp(1, MAX_INPUTS_PER_PACKET);

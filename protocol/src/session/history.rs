@@ -22,7 +22,11 @@ impl SnapshotHistory {
     /// An empty ring of `capacity` (at least 1) snapshots.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { slots: vec![Snapshot::default(); capacity], ticks: vec![None; capacity], next: 0 }
+        Self {
+            slots: vec![Snapshot::default(); capacity],
+            ticks: vec![None; capacity],
+            next: 0,
+        }
     }
 
     /// Number of snapshots it can hold.
@@ -65,7 +69,11 @@ impl SnapshotHistory {
     }
 
     /// Both the slot being written and the baseline for `base` (if held and distinct).
-    pub fn begin_with_base(&mut self, tick: u32, base: Option<u32>) -> (&mut Snapshot, Option<&Snapshot>) {
+    pub fn begin_with_base(
+        &mut self,
+        tick: u32,
+        base: Option<u32>,
+    ) -> (&mut Snapshot, Option<&Snapshot>) {
         let i = self.next;
         self.ticks[i] = None;
         let b = base.and_then(|b| self.ticks.iter().position(|t| *t == Some(b)));

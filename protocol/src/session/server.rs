@@ -11,8 +11,8 @@ use crate::error::DecodeError;
 use crate::input::{FRAME_INPUT, InputPacket};
 use crate::layout::Layout;
 use crate::message::{
-    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, MAX_FRAME_LEN, Pong, ResumeRequest, ResumeToken,
-    ServerMessage, Signal, Welcome,
+    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, MAX_FRAME_LEN, Pong,
+    ResumeRequest, ResumeToken, ServerMessage, Signal, Welcome,
 };
 use crate::schema::WIRE_VERSION;
 use crate::snapshot::{EntityId, Snapshot};
@@ -34,7 +34,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { tick_rate: 30, history: DEFAULT_HISTORY, input_capacity: 64, max_input_lead: 30 }
+        Self {
+            tick_rate: 30,
+            history: DEFAULT_HISTORY,
+            input_capacity: 64,
+            max_input_lead: 30,
+        }
     }
 }
 
@@ -98,7 +103,11 @@ impl Replication {
         Self {
             history: SnapshotHistory::new(config.history),
             acked: None,
-            inputs: InputBuffer::new(layout.input.words, config.input_capacity, config.max_input_lead),
+            inputs: InputBuffer::new(
+                layout.input.words,
+                config.input_capacity,
+                config.max_input_lead,
+            ),
         }
     }
 
@@ -184,7 +193,10 @@ impl ServerSession {
             return Err(SessionError::NotEstablished);
         }
         if frame.len() > MAX_FRAME_LEN {
-            return Err(self.fail(CloseCode::MESSAGE_TOO_LARGE, format!("frame of {} bytes", frame.len())));
+            return Err(self.fail(
+                CloseCode::MESSAGE_TOO_LARGE,
+                format!("frame of {} bytes", frame.len()),
+            ));
         }
         match frame.first() {
             Some(&FRAME_CONTROL) => match ClientMessage::decode(frame) {
@@ -196,14 +208,21 @@ impl ServerSession {
                     return Err(self.fail(CloseCode::BAD_HANDSHAKE, "input before welcome"));
                 }
                 if let Err(e) = self.packet.decode(&self.layout, frame) {
-                    let code = if e == DecodeError::OutOfRange { CloseCode::BAD_INPUT } else { CloseCode::MALFORMED };
+                    let code = if e == DecodeError::OutOfRange {
+                        CloseCode::BAD_INPUT
+                    } else {
+                        CloseCode::MALFORMED
+                    };
                     return Err(self.fail(code, format!("input frame: {e}")));
                 }
                 self.handle_ack(self.packet.ack);
                 self.repl.inputs.handle_packet(now.tick, &self.packet);
                 Ok(())
             }
-            Some(&other) => Err(self.fail(CloseCode::MALFORMED, format!("unknown frame type {other:#04x}"))),
+            Some(&other) => Err(self.fail(
+                CloseCode::MALFORMED,
+                format!("unknown frame type {other:#04x}"),
+            )),
             None => Err(self.fail(CloseCode::MALFORMED, "empty frame")),
         }
     }
@@ -211,10 +230,18 @@ impl ServerSession {
     fn handle_message(&mut self, now: TickTime, msg: ClientMessage) -> Result<(), SessionError> {
         match (self.state, msg) {
             (State::AwaitingHello, ClientMessage::Hello(hello)) => self.handle_hello(hello),
-            (_, ClientMessage::Hello(_)) => Err(self.fail(CloseCode::BAD_HANDSHAKE, "second hello")),
-            (State::AwaitingHello, _) => Err(self.fail(CloseCode::BAD_HANDSHAKE, "first message must be hello")),
+            (_, ClientMessage::Hello(_)) => {
+                Err(self.fail(CloseCode::BAD_HANDSHAKE, "second hello"))
+            }
+            (State::AwaitingHello, _) => {
+                Err(self.fail(CloseCode::BAD_HANDSHAKE, "first message must be hello"))
+            }
             (_, ClientMessage::Ping { client_time_us }) => {
-                let pong = Pong { client_time_us, tick: now.tick, tick_fraction: now.fraction };
+                let pong = Pong {
+                    client_time_us,
+                    tick: now.tick,
+                    tick_fraction: now.fraction,
+                };
                 self.queue(&ServerMessage::Pong(pong));
                 Ok(())
             }
@@ -236,7 +263,10 @@ impl ServerSession {
 
     fn handle_hello(&mut self, hello: Hello) -> Result<(), SessionError> {
         if hello.wire_version != WIRE_VERSION {
-            let msg = format!("client wire version {} but server speaks {WIRE_VERSION}", hello.wire_version);
+            let msg = format!(
+                "client wire version {} but server speaks {WIRE_VERSION}",
+                hello.wire_version
+            );
             return Err(self.fail(CloseCode::PROTOCOL_MISMATCH, msg));
         }
         let ours = self.layout.protocol_hash();
@@ -344,7 +374,12 @@ impl ServerSession {
     /// to push the client's view into, in id order) and encodes it against the newest
     /// acknowledged baseline still held, or in full. The frame replaces any snapshot not yet
     /// polled.
-    pub fn write_snapshot(&mut self, tick: u32, scratch: &mut EncodeScratch, fill: impl FnOnce(&mut Snapshot)) {
+    pub fn write_snapshot(
+        &mut self,
+        tick: u32,
+        scratch: &mut EncodeScratch,
+        fill: impl FnOnce(&mut Snapshot),
+    ) {
         let repl = &mut self.repl;
         let base_tick = repl.acked.filter(|&a| a < tick);
         let (slot, base) = repl.history.begin_with_base(tick, base_tick);
@@ -354,7 +389,14 @@ impl ServerSession {
             self.stats.superseded += 1;
         }
         self.snapshot_out.clear();
-        encode_snapshot(&self.layout, slot, base, repl.inputs.last_applied(), scratch, &mut self.snapshot_out);
+        encode_snapshot(
+            &self.layout,
+            slot,
+            base,
+            repl.inputs.last_applied(),
+            scratch,
+            &mut self.snapshot_out,
+        );
         if base.is_some() {
             self.stats.delta_snapshots += 1;
         } else {
