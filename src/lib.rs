@@ -1,1 +1,1 @@
-//! tickwire server.
+//! tickwire: an authoritative multiplayer game state server.

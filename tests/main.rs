@@ -1,0 +1,1 @@
+//! Server integration tests: one binary, real sockets on port 0.
