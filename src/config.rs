@@ -1,0 +1,194 @@
+//! Server configuration: one plain struct with documented defaults.
+//!
+//! Sources, lowest precedence first: the defaults below, an optional TOML file
+//! (`--config FILE`, keys named as the fields), environment variables (`TICKWIRE_<FIELD>`) and
+//! command-line flags. Every source is parsed once, into typed values, at startup.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the server can be told. Durations are in milliseconds, sizes in bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address for HTTP and WebSocket (`/ws`). Default `127.0.0.1:7777`.
+    pub listen: SocketAddr,
+    /// Simulation ticks per second. Default 30.
+    pub tick_rate: u16,
+    /// View radius in world units for interest management; `None` (default): everyone sees
+    /// everything in the room.
+    pub view_radius: Option<f32>,
+    /// Simulation threads; rooms are spread over them by name. Default 1.
+    pub shards: usize,
+    /// Log format. Default text.
+    pub log_format: LogFormat,
+    /// Most clients in one room. Default 2000.
+    pub max_clients_per_room: usize,
+    /// Most open connections on the server. Default 10,000.
+    pub max_connections: usize,
+    /// How long a dropped client's player is kept for it to resume, in ms. Default 30,000.
+    pub resume_grace_ms: u64,
+    /// Time allowed between the TCP accept and the hello, in ms. Default 5,000.
+    pub handshake_timeout_ms: u64,
+    /// A connection with nothing received for this long is closed, in ms. Default 15,000.
+    pub idle_timeout_ms: u64,
+    /// Interval of WebSocket pings from the server, in ms. Default 5,000.
+    pub heartbeat_ms: u64,
+    /// A single write to a client that takes longer than this closes it, in ms. Default 10,000.
+    pub write_timeout_ms: u64,
+    /// Largest message accepted from a client, in bytes. Default 65,536.
+    pub max_message_size: usize,
+    /// Sustained messages per second a client may send. Default 60.
+    pub client_rate_limit: u32,
+    /// Messages a client may send in a burst above the rate. Default 120.
+    pub client_rate_burst: u32,
+    /// Reliable frames (events, control) queued per client before it is closed as a slow
+    /// consumer. Default 256.
+    pub reliable_queue: usize,
+    /// Frames queued from the network to one shard before new ones are dropped. Default
+    /// 65,536.
+    pub inbound_queue: usize,
+    /// Snapshots remembered per client as delta baselines. Default 32.
+    pub history: usize,
+    /// Kernel send buffer per WebSocket, in bytes (0 keeps the OS default). Default 65,536.
+    pub socket_send_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7777)),
+            tick_rate: 30,
+            view_radius: None,
+            shards: 1,
+            log_format: LogFormat::Text,
+            max_clients_per_room: 2000,
+            max_connections: 10_000,
+            resume_grace_ms: 30_000,
+            handshake_timeout_ms: 5_000,
+            idle_timeout_ms: 15_000,
+            heartbeat_ms: 5_000,
+            write_timeout_ms: 10_000,
+            max_message_size: 64 * 1024,
+            client_rate_limit: 60,
+            client_rate_burst: 120,
+            reliable_queue: 256,
+            inbound_queue: 65_536,
+            history: 32,
+            socket_send_buffer: 64 * 1024,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this struct.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid {field}: {why}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: p,
+            source: Box::new(source),
+        })
+    }
+
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field, why| Err(ConfigError::Invalid { field, why });
+        if !(1..=1000).contains(&self.tick_rate) {
+            return bad("tick_rate", "must be 1..=1000");
+        }
+        if self
+            .view_radius
+            .is_some_and(|r| !(r.is_finite() && r > 0.0))
+        {
+            return bad("view_radius", "must be a positive number");
+        }
+        if self.shards == 0 || self.shards > 256 {
+            return bad("shards", "must be 1..=256");
+        }
+        if self.max_message_size < 1024 {
+            return bad("max_message_size", "must be at least 1024");
+        }
+        if self.client_rate_limit == 0 || self.client_rate_burst == 0 {
+            return bad("client_rate_limit", "rate and burst must be positive");
+        }
+        if self.history == 0 || self.history > 256 {
+            return bad("history", "must be 1..=256");
+        }
+        if self.reliable_queue == 0 || self.inbound_queue == 0 {
+            return bad("reliable_queue", "queues must hold at least one frame");
+        }
+        Ok(())
+    }
+
+    /// Tick period.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str("tick_rate = 60\nview_radius = 500.0\n").unwrap();
+        assert_eq!(c.tick_rate, 60);
+        assert_eq!(c.view_radius, Some(500.0));
+        assert_eq!(c.listen, Config::default().listen);
+        c.validate().unwrap();
+        assert!(toml::from_str::<Config>("tickrate = 60").is_err());
+        let bad = Config {
+            tick_rate: 0,
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! The game API: what a game author implements.
+//!
+//! A [`GameFactory`] declares the replicated [`Schema`] once and creates one [`Game`] per room.
+//! The room's shard thread owns the game and calls it every tick with that tick's validated
+//! inputs; the game never sees sockets, clocks or transports. Time is an argument
+//! ([`StepContext::tick`], [`StepContext::dt`]), so a game can be stepped faster than real time
+//! in tests.
+
+use glam::{Quat, Vec2, Vec3};
+use tickwire_protocol::snapshot::OrderError;
+use tickwire_protocol::{EntityId, FieldLayout, KindLayout, Layout, Schema, Snapshot, ValueError};
+
+/// A client's id, unique on this server for its session (kept across resumes).
+pub type ClientId = u32;
+
+/// Creates games: one per room.
+pub trait GameFactory: Send + Sync + 'static {
+    /// The schema of every room's state and inputs. Called once at startup.
+    fn schema(&self) -> Schema;
+
+    /// A new game for room `room`. `seed` is random per room; use it for spawn points and any
+    /// other randomness so a run can be replayed.
+    fn create(&self, room: &str, seed: u64) -> Box<dyn Game>;
+}
+
+/// One room's game logic, owned by its shard thread.
+pub trait Game: Send + 'static {
+    /// A client joined; return the entity it controls, if any.
+    fn join(&mut self, client: ClientId) -> Option<EntityId>;
+
+    /// A client left for good (or its resume grace period ran out).
+    fn leave(&mut self, client: ClientId);
+
+    /// Advances the game by one tick. `inputs` are the inputs due at this tick, already
+    /// decoded and range-checked against the schema, oldest first per client.
+    fn step(&mut self, ctx: &StepContext<'_>, inputs: &[PlayerInput<'_>]);
+
+    /// Writes the replicated state: room fields, then every entity in increasing id order with
+    /// its 2D position for interest management.
+    fn write_world(&self, out: &mut WorldWriter<'_>);
+
+    /// Where `client` sees from, for interest management; `None` sees the whole room.
+    fn view_center(&self, client: ClientId) -> Option<Vec2>;
+}
+
+/// What a tick knows besides the inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext<'a> {
+    /// The tick being simulated.
+    pub tick: u32,
+    /// Seconds per tick.
+    pub dt: f32,
+    /// The compiled schema, to read input fields.
+    pub layout: &'a Layout,
+}
+
+/// One input of one client.
+#[derive(Debug, Clone, Copy)]
+pub struct PlayerInput<'a> {
+    /// Who sent it.
+    pub client: ClientId,
+    /// Its sequence number.
+    pub seq: u32,
+    /// Quantized fields; read them with [`PlayerInput::field`].
+    pub words: &'a [u32],
+    /// The input layout.
+    pub layout: &'a KindLayout,
+}
+
+impl<'a> PlayerInput<'a> {
+    /// Reads input field `i` (in schema order) through its typed getters.
+    pub fn field(&self, i: usize) -> FieldRef<'a> {
+        FieldRef {
+            layout: &self.layout.fields[i],
+            words: self.words,
+        }
+    }
+}
+
+/// A field of an input, to read.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRef<'a> {
+    layout: &'a FieldLayout,
+    words: &'a [u32],
+}
+
+impl FieldRef<'_> {
+    /// Reads an `F32` field.
+    pub fn f32(&self) -> f32 {
+        self.layout.get_f32(self.words).unwrap_or_default()
+    }
+    /// Reads a `Vec2` field.
+    pub fn vec2(&self) -> Vec2 {
+        self.layout.get_vec2(self.words).unwrap_or_default()
+    }
+    /// Reads an `Int`, `Bool` or `Enum` field as an integer.
+    pub fn int(&self) -> i64 {
+        self.layout.get_int(self.words).unwrap_or_default()
+    }
+    /// Reads a `Bool` field.
+    pub fn bool(&self) -> bool {
+        self.layout.get_bool(self.words).unwrap_or_default()
+    }
+}
+
+/// Collects a game's replicated state for one tick.
+#[derive(Debug)]
+pub struct WorldWriter<'a> {
+    pub(crate) layout: &'a Layout,
+    pub(crate) snapshot: &'a mut Snapshot,
+    pub(crate) positions: &'a mut Vec<Vec2>,
+}
+
+impl WorldWriter<'_> {
+    /// The room fields' words; write them with the room's [`FieldLayout`]s.
+    pub fn room(&mut self) -> RoomWriter<'_> {
+        RoomWriter {
+            layout: &self.layout.room,
+            words: self.snapshot.room_mut(),
+        }
+    }
+
+    /// Adds an entity of kind `kind` at `at`. Ids must increase from call to call.
+    pub fn entity(
+        &mut self,
+        id: EntityId,
+        kind: u16,
+        at: Vec2,
+    ) -> Result<EntityWriter<'_>, OrderError> {
+        let words = self.snapshot.push(self.layout, id, kind)?;
+        self.positions.push(at);
+        Ok(EntityWriter {
+            layout: &self.layout.kinds[usize::from(kind)],
+            words,
+        })
+    }
+}
+
+/// Writes the room fields.
+#[derive(Debug)]
+pub struct RoomWriter<'a> {
+    layout: &'a KindLayout,
+    words: &'a mut [u32],
+}
+
+/// Writes one entity's fields.
+#[derive(Debug)]
+pub struct EntityWriter<'a> {
+    layout: &'a KindLayout,
+    words: &'a mut [u32],
+}
+
+macro_rules! field_setters {
+    ($ty:ident) => {
+        impl<'a> $ty<'a> {
+            /// Sets `F32` field `i`, clamped to its range.
+            pub fn f32(&mut self, i: usize, v: f32) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_f32(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Vec2` field `i`, clamped to its range.
+            pub fn vec2(&mut self, i: usize, v: Vec2) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_vec2(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Vec3` field `i`, clamped to its range.
+            pub fn vec3(&mut self, i: usize, v: Vec3) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_vec3(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Quat` field `i`.
+            pub fn quat(&mut self, i: usize, v: Quat) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_quat(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Int`, `Bool` or `Enum` field `i`.
+            pub fn int(&mut self, i: usize, v: i64) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_int(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Bool` field `i`.
+            pub fn bool(&mut self, i: usize, v: bool) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_bool(self.words, v)?;
+                Ok(self)
+            }
+            /// Sets `Str` field `i`.
+            pub fn str(&mut self, i: usize, v: &str) -> Result<&mut Self, ValueError> {
+                let layout: &'a KindLayout = self.layout;
+                layout
+                    .fields
+                    .get(i)
+                    .ok_or(ValueError::NoSuchField)?
+                    .set_str(self.words, v)?;
+                Ok(self)
+            }
+        }
+    };
+}
+
+field_setters!(EntityWriter);
+field_setters!(RoomWriter);

@@ -1,0 +1,141 @@
+//! The `tickwire` binary: `serve` (default) runs the server with the arena demo; `bots` runs
+//! the bot swarm against a server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use tickwire::arena::ArenaFactory;
+use tickwire::config::{Config, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tickwire",
+    version,
+    about = "Authoritative multiplayer game state server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+/// Flags override env vars, which override the TOML file, which overrides the defaults.
+#[derive(Debug, Args, Clone, Default)]
+struct ServeArgs {
+    /// TOML file with any `Config` field.
+    #[arg(long, env = "TICKWIRE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address for HTTP and WebSocket [default: 127.0.0.1:7777].
+    #[arg(long, env = "TICKWIRE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Simulation ticks per second [default: 30].
+    #[arg(long, env = "TICKWIRE_TICK_RATE")]
+    tick_rate: Option<u16>,
+    /// Interest radius in world units [default: everyone sees everyone].
+    #[arg(long, env = "TICKWIRE_VIEW_RADIUS")]
+    view_radius: Option<f32>,
+    /// Simulation threads [default: 1].
+    #[arg(long, env = "TICKWIRE_SHARDS")]
+    shards: Option<usize>,
+    /// Log format [default: text].
+    #[arg(long, env = "TICKWIRE_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+impl ServeArgs {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            Some(path) => Config::from_toml_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = self.listen {
+            c.listen = v;
+        }
+        if let Some(v) = self.tick_rate {
+            c.tick_rate = v;
+        }
+        if let Some(v) = self.view_radius {
+            c.view_radius = Some(v);
+        }
+        if let Some(v) = self.shards {
+            c.shards = v;
+        }
+        if let Some(v) = self.log_format {
+            c.log_format = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        None => runtime.block_on(serve(cli.serve)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.into_config()?;
+    init_logs(config.log_format);
+    let server = tickwire::Server::start(config, Arc::new(ArenaFactory)).await?;
+    tracing::info!(
+        "open http://{}/ for status; game clients connect to ws://{}/ws",
+        server.local_addr(),
+        server.local_addr()
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,395 @@
+//! A simulation shard: one std thread that owns some rooms and ticks them on a deadline
+//! schedule.
+//!
+//! Tick `n` starts at `t0 + n · period`. Between ticks the thread sleeps; at the start of a
+//! tick it takes in what the network tasks queued (joins, frames, closes), then ticks every
+//! room. A tick that ends past the next deadline counts as an overrun; if the shard falls more
+//! than one period behind, it skips the missed ticks instead of running them back to back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use tickwire_protocol::session::{
+    ServerConfig as SessionConfig, ServerEvent, ServerSession, TickTime,
+};
+use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, Layout};
+
+use super::TickClock;
+use super::outbox::Outbox;
+use super::room::{ConnId, Member, Room, flush};
+use super::stats::ShardStats;
+use crate::config::Config;
+use crate::game::GameFactory;
+
+/// What network tasks send to a shard.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// A connection's first frame (a hello for `room`).
+    Join {
+        conn: ConnId,
+        room: String,
+        hello: Vec<u8>,
+        outbox: Arc<Outbox>,
+    },
+    /// Any later frame.
+    Frame { conn: ConnId, frame: Vec<u8> },
+    /// The transport closed.
+    Closed { conn: ConnId },
+    /// Close every connection with `reason` (server shutdown).
+    CloseAll(CloseReason),
+}
+
+/// The network side's handle to a shard.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardHandle {
+    /// Joins and closes: never dropped (bounded by the connection count).
+    pub(crate) control: Sender<Inbound>,
+    /// Frames: bounded; when full, frames are dropped and counted.
+    pub(crate) frames: Sender<Inbound>,
+    pub(crate) stats: Arc<ShardStats>,
+}
+
+pub(crate) struct Shard {
+    index: u32,
+    config: Arc<Config>,
+    factory: Arc<dyn GameFactory>,
+    layout: Arc<Layout>,
+    session_config: SessionConfig,
+    clock: TickClock,
+    control: Receiver<Inbound>,
+    frames: Receiver<Inbound>,
+    stats: Arc<ShardStats>,
+    stop: Arc<AtomicBool>,
+    rooms: HashMap<String, Room>,
+    conn_room: HashMap<ConnId, String>,
+    scratch: EncodeScratch,
+    next_client: u32,
+    grace_ticks: u32,
+    seed: u64,
+}
+
+impl Shard {
+    /// A shard and the handle the network side uses to reach it.
+    pub(crate) fn new(
+        index: u32,
+        config: Arc<Config>,
+        factory: Arc<dyn GameFactory>,
+        layout: Arc<Layout>,
+        clock: TickClock,
+        stop: Arc<AtomicBool>,
+    ) -> (Self, ShardHandle) {
+        let (control_tx, control) = crossbeam_channel::unbounded();
+        let (frames_tx, frames) = crossbeam_channel::bounded(config.inbound_queue);
+        let stats = Arc::new(ShardStats::default());
+        let session_config = SessionConfig {
+            tick_rate: config.tick_rate,
+            history: config.history,
+            ..SessionConfig::default()
+        };
+        let grace_ticks = (config
+            .resume_grace_ms
+            .saturating_mul(u64::from(config.tick_rate))
+            / 1000) as u32;
+        let mut seed = [0u8; 8];
+        let _ = getrandom::fill(&mut seed);
+        let shard = Self {
+            index,
+            config,
+            factory,
+            layout,
+            session_config,
+            clock,
+            control,
+            frames,
+            stats: stats.clone(),
+            stop,
+            rooms: HashMap::new(),
+            conn_room: HashMap::new(),
+            scratch: EncodeScratch::default(),
+            next_client: 1,
+            grace_ticks,
+            seed: u64::from_le_bytes(seed),
+        };
+        (
+            shard,
+            ShardHandle {
+                control: control_tx,
+                frames: frames_tx,
+                stats,
+            },
+        )
+    }
+
+    /// Runs until asked to stop.
+    pub(crate) fn run(mut self) {
+        let period = self.clock.period;
+        let dt = period.as_secs_f32();
+        let mut tick = self.clock.tick_time(Instant::now()).tick + 1;
+        loop {
+            let deadline = self.clock.tick_start(tick);
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::sleep(deadline - now);
+            }
+            if self.stop.load(Ordering::Acquire) {
+                self.drain_inbound(tick);
+                break;
+            }
+            let started = Instant::now();
+            self.drain_inbound(tick);
+            for room in self.rooms.values_mut() {
+                room.tick(tick, dt, &mut self.scratch, &self.stats);
+                room.expire_parked(tick);
+            }
+            self.rooms.retain(|_, r| !r.is_empty());
+            self.publish_counts();
+            let ended = Instant::now();
+            self.stats.tick_duration.record(ended - started);
+            self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+            let next = self.clock.tick_start(tick + 1);
+            if ended > next {
+                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+            }
+            let behind = self.clock.tick_time(ended).tick;
+            if behind > tick + 1 {
+                self.stats
+                    .skipped_ticks
+                    .fetch_add(u64::from(behind - tick - 1), Ordering::Relaxed);
+                tick = behind;
+            } else {
+                tick += 1;
+            }
+        }
+    }
+
+    fn publish_counts(&self) {
+        let clients: usize = self.rooms.values().map(|r| r.members.len()).sum();
+        let parked: usize = self.rooms.values().map(|r| r.parked.len()).sum();
+        self.stats
+            .rooms
+            .store(self.rooms.len() as u64, Ordering::Relaxed);
+        self.stats.clients.store(clients as u64, Ordering::Relaxed);
+        self.stats.parked.store(parked as u64, Ordering::Relaxed);
+    }
+
+    fn drain_inbound(&mut self, tick: u32) {
+        while let Ok(msg) = self.control.try_recv() {
+            self.handle(tick, msg);
+        }
+        // Only what was queued when the tick began, so a flood cannot hold the tick forever.
+        let queued = self.frames.len();
+        self.stats
+            .queue_depth
+            .store(queued as u64, Ordering::Relaxed);
+        for _ in 0..queued {
+            match self.frames.try_recv() {
+                Ok(msg) => self.handle(tick, msg),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+    }
+
+    fn now(&self) -> TickTime {
+        self.clock.tick_time(Instant::now())
+    }
+
+    fn handle(&mut self, tick: u32, msg: Inbound) {
+        match msg {
+            Inbound::Join {
+                conn,
+                room,
+                hello,
+                outbox,
+            } => self.join(tick, conn, room, &hello, outbox),
+            Inbound::Frame { conn, frame } => self.frame(tick, conn, &frame),
+            Inbound::Closed { conn } => {
+                if let Some(name) = self.conn_room.remove(&conn)
+                    && let Some(room) = self.rooms.get_mut(&name)
+                {
+                    room.park(conn, tick, self.grace_ticks);
+                }
+            }
+            Inbound::CloseAll(reason) => {
+                for room in self.rooms.values_mut() {
+                    let conns: Vec<ConnId> = room.members.keys().copied().collect();
+                    for conn in conns {
+                        room.kick(conn, reason.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        tick: u32,
+        conn: ConnId,
+        room_name: String,
+        hello: &[u8],
+        outbox: Arc<Outbox>,
+    ) {
+        let mut session = ServerSession::new(self.layout.clone(), self.session_config.clone());
+        let now = TickTime { tick, ..self.now() };
+        if session.handle_frame(now, hello).is_err() {
+            let _ = flush(&mut session, &outbox);
+            outbox.close(CloseReason::new(
+                CloseCode::BAD_HANDSHAKE,
+                "handshake refused",
+            ));
+            return;
+        }
+        let Some(ServerEvent::Hello { resume, .. }) = session.poll_event() else {
+            outbox.close(CloseReason::new(
+                CloseCode::BAD_HANDSHAKE,
+                "first message must be hello",
+            ));
+            return;
+        };
+        if !self.rooms.contains_key(&room_name) {
+            self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let game = self.factory.create(&room_name, self.seed);
+            let room = Room::new(
+                room_name.clone(),
+                game,
+                self.layout.clone(),
+                self.config.view_radius,
+            );
+            self.rooms.insert(room_name.clone(), room);
+        }
+        let room = self.rooms.get_mut(&room_name).expect("inserted above");
+
+        // A resume takes over a parked client, or one whose old connection is not closed yet.
+        let mut resumed = None;
+        if let Some(req) = resume {
+            if let Some(p) = room.parked.remove(&req.token) {
+                resumed = Some((p.client, p.player, req.token, p.repl, req.last_tick));
+            } else if let Some(old) = room
+                .members
+                .iter()
+                .find(|(_, m)| m.token == req.token)
+                .map(|(c, _)| *c)
+                && let Some(mut m) = room.members.remove(&old)
+            {
+                {
+                    let repl = m.session.take_replication();
+                    let reason = CloseReason::new(
+                        CloseCode::REPLACED,
+                        "session resumed on another connection",
+                    );
+                    m.session.close(reason.clone());
+                    let _ = flush(&mut m.session, &m.outbox);
+                    m.outbox.close(reason);
+                    self.conn_room.remove(&old);
+                    resumed = Some((m.client, m.player, req.token, repl, req.last_tick));
+                }
+            }
+        }
+        if resumed.is_none() && room.members.len() >= self.config.max_clients_per_room {
+            let max = self.config.max_clients_per_room;
+            session.reject(CloseReason::new(
+                CloseCode::ROOM_FULL,
+                format!("room {room_name} has {max} clients"),
+            ));
+            let _ = flush(&mut session, &outbox);
+            outbox.close(CloseReason::new(CloseCode::ROOM_FULL, "room full"));
+            return;
+        }
+        let (client, player, token) = match resumed {
+            Some((client, player, token, repl, last_tick)) => {
+                session.accept(now, client, player, token, Some((repl, last_tick)));
+                (client, player, token)
+            }
+            None => {
+                let client = (self.index << 24) | (self.next_client & 0x00ff_ffff);
+                self.next_client = self.next_client.wrapping_add(1);
+                let player = room.game_mut().join(client);
+                let mut token = [0u8; 16];
+                if getrandom::fill(&mut token).is_err() {
+                    outbox.close(CloseReason::new(
+                        CloseCode::INTERNAL,
+                        "no randomness for a resume token",
+                    ));
+                    room.game_mut().leave(client);
+                    return;
+                }
+                session.accept(now, client, player, token, None);
+                (client, player, token)
+            }
+        };
+        if let Err(reason) = flush(&mut session, &outbox) {
+            outbox.close(reason);
+        }
+        room.members.insert(
+            conn,
+            Member {
+                client,
+                player,
+                token,
+                session,
+                outbox,
+            },
+        );
+        self.conn_room.insert(conn, room_name);
+    }
+
+    fn frame(&mut self, tick: u32, conn: ConnId, frame: &[u8]) {
+        let Some(room) = self
+            .conn_room
+            .get(&conn)
+            .and_then(|n| self.rooms.get_mut(n))
+        else {
+            return;
+        };
+        let Some(m) = room.members.get_mut(&conn) else {
+            return;
+        };
+        let now = TickTime {
+            tick,
+            ..self.clock.tick_time(Instant::now())
+        };
+        let before = m.session.input_stats();
+        let result = m.session.handle_frame(now, frame);
+        let after = m.session.input_stats();
+        self.stats
+            .late_inputs
+            .fetch_add(after.late - before.late, Ordering::Relaxed);
+        let mut left = false;
+        while let Some(ev) = m.session.poll_event() {
+            match ev {
+                ServerEvent::Left => left = true,
+                ServerEvent::Event(_) | ServerEvent::Signal(_) | ServerEvent::Hello { .. } => {}
+            }
+        }
+        match result {
+            Ok(()) if left => {
+                room.kick(conn, CloseReason::new(CloseCode::NORMAL, "left"));
+                self.conn_room.remove(&conn);
+            }
+            Ok(()) => {
+                if let Err(reason) = flush(&mut m.session, &m.outbox) {
+                    room.kick(conn, reason);
+                    self.conn_room.remove(&conn);
+                }
+            }
+            Err(e) => {
+                let reason = match e {
+                    tickwire_protocol::session::SessionError::Closed(r) => r,
+                    other => CloseReason::new(CloseCode::INTERNAL, other.to_string()),
+                };
+                tracing::debug!(conn, code = reason.code.name(), message = %reason.message, "closing client");
+                room.kick(conn, reason);
+                self.conn_room.remove(&conn);
+            }
+        }
+    }
+}
+
+/// Spawns `shard` on its own named thread.
+pub(crate) fn spawn(shard: Shard) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("tickwire-shard-{}", shard.index))
+        .spawn(move || shard.run())
+}

@@ -1,0 +1,226 @@
+//! Counters shared between the shard threads, the network tasks and the HTTP endpoints. All
+//! atomics: writers never wait for readers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tickwire_protocol::CloseCode;
+
+/// Histogram of durations in 25 µs buckets up to 100 ms (the last bucket takes the rest).
+#[derive(Debug)]
+pub struct DurationHistogram {
+    buckets: Vec<AtomicU64>,
+}
+
+const BUCKET_US: u64 = 25;
+const BUCKETS: usize = 4000;
+
+impl Default for DurationHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl DurationHistogram {
+    /// Adds one sample.
+    pub fn record(&self, d: Duration) {
+        let i = ((d.as_micros() as u64) / BUCKET_US).min(BUCKETS as u64 - 1) as usize;
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Bucket counts, to subtract two readings.
+    pub fn counts(&self) -> Vec<u64> {
+        self.buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The `q` quantile (0..=1) of `counts` in milliseconds (upper bucket edge).
+    pub fn quantile_ms(counts: &[u64], q: f64) -> f64 {
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return ((i as u64 + 1) * BUCKET_US) as f64 / 1000.0;
+            }
+        }
+        (BUCKETS as u64 * BUCKET_US) as f64 / 1000.0
+    }
+}
+
+/// One shard's counters.
+#[derive(Debug, Default)]
+pub struct ShardStats {
+    /// Ticks run.
+    pub ticks: AtomicU64,
+    /// Ticks that ended after the next tick's deadline.
+    pub overruns: AtomicU64,
+    /// Ticks skipped to catch up after falling behind.
+    pub skipped_ticks: AtomicU64,
+    /// Time spent per tick (all rooms).
+    pub tick_duration: DurationHistogram,
+    /// Rooms alive.
+    pub rooms: AtomicU64,
+    /// Clients connected.
+    pub clients: AtomicU64,
+    /// Clients waiting for a resume.
+    pub parked: AtomicU64,
+    /// Snapshot bytes encoded.
+    pub snapshot_bytes: AtomicU64,
+    /// Full snapshots encoded.
+    pub full_snapshots: AtomicU64,
+    /// Delta snapshots encoded.
+    pub delta_snapshots: AtomicU64,
+    /// Inputs accepted.
+    pub inputs: AtomicU64,
+    /// Inputs that arrived after their tick.
+    pub late_inputs: AtomicU64,
+    /// Inbound frames waiting when the tick began (queue depth).
+    pub queue_depth: AtomicU64,
+}
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Connections accepted (WebSocket handshakes done).
+    pub connections: AtomicU64,
+    /// Connections open now.
+    pub open: AtomicU64,
+    /// Frames dropped because a shard's inbound queue was full.
+    pub inbound_dropped: AtomicU64,
+    /// Bytes of frames sent to clients.
+    pub bytes_out: AtomicU64,
+    /// Bytes of frames received from clients.
+    pub bytes_in: AtomicU64,
+    closes: [AtomicU64; 32],
+}
+
+impl ServerStats {
+    /// Counts a close for `code`.
+    pub fn count_close(&self, code: CloseCode) {
+        let i = usize::from(code.0).min(31);
+        self.closes[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Closes counted per code name.
+    pub fn closes(&self) -> Vec<(&'static str, u64)> {
+        CloseCode::ALL
+            .iter()
+            .map(|c| {
+                (
+                    c.name(),
+                    self.closes[usize::from(c.0).min(31)].load(Ordering::Relaxed),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// A reading of everything, for `/status.json` and the status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Seconds since start.
+    pub uptime_s: f64,
+    /// Tick rate.
+    pub tick_rate: u16,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Connections open.
+    pub open_connections: u64,
+    /// Inbound frames dropped.
+    pub inbound_dropped: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Closes by reason.
+    pub closes: Vec<(&'static str, u64)>,
+    /// Per shard.
+    pub shards: Vec<ShardReport>,
+}
+
+/// One shard's reading.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardReport {
+    /// Ticks run.
+    pub ticks: u64,
+    /// Overruns.
+    pub overruns: u64,
+    /// Skipped ticks.
+    pub skipped_ticks: u64,
+    /// Median tick duration, ms.
+    pub tick_p50_ms: f64,
+    /// 99th percentile tick duration, ms.
+    pub tick_p99_ms: f64,
+    /// Longest tick bucket, ms.
+    pub tick_max_ms: f64,
+    /// Rooms.
+    pub rooms: u64,
+    /// Clients.
+    pub clients: u64,
+    /// Clients waiting to resume.
+    pub parked: u64,
+    /// Snapshot bytes encoded.
+    pub snapshot_bytes: u64,
+    /// Full snapshots.
+    pub full_snapshots: u64,
+    /// Delta snapshots.
+    pub delta_snapshots: u64,
+    /// Inputs accepted.
+    pub inputs: u64,
+    /// Late inputs.
+    pub late_inputs: u64,
+    /// Inbound queue depth at the last tick.
+    pub queue_depth: u64,
+}
+
+impl ShardStats {
+    /// A reading.
+    pub fn report(&self) -> ShardReport {
+        let counts = self.tick_duration.counts();
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ShardReport {
+            ticks: l(&self.ticks),
+            overruns: l(&self.overruns),
+            skipped_ticks: l(&self.skipped_ticks),
+            tick_p50_ms: DurationHistogram::quantile_ms(&counts, 0.5),
+            tick_p99_ms: DurationHistogram::quantile_ms(&counts, 0.99),
+            tick_max_ms: DurationHistogram::quantile_ms(&counts, 1.0),
+            rooms: l(&self.rooms),
+            clients: l(&self.clients),
+            parked: l(&self.parked),
+            snapshot_bytes: l(&self.snapshot_bytes),
+            full_snapshots: l(&self.full_snapshots),
+            delta_snapshots: l(&self.delta_snapshots),
+            inputs: l(&self.inputs),
+            late_inputs: l(&self.late_inputs),
+            queue_depth: l(&self.queue_depth),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        let h = DurationHistogram::default();
+        for us in 1..=100u64 {
+            h.record(Duration::from_micros(us * 100));
+        }
+        let c = h.counts();
+        assert!((DurationHistogram::quantile_ms(&c, 0.5) - 5.0).abs() < 0.05);
+        assert!((DurationHistogram::quantile_ms(&c, 0.99) - 9.9).abs() < 0.05);
+    }
+}

@@ -1,0 +1,385 @@
+//! The WebSocket transport: one task per connection, between the socket and a shard.
+//!
+//! ```text
+//!  socket ──read──▶ limits (size, rate, idle) ──▶ shard inbound queue (try_send; full = drop)
+//!  socket ◀─write── outbox (reliable frames first, then the newest snapshot) ◀── shard
+//! ```
+//!
+//! The task never touches the world. Clock pings are answered here from the shared tick clock,
+//! so their answer does not wait for a tick. Every violation closes only this connection,
+//! with a close frame carrying `4000 + reason code` and the reason's message.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tickwire_protocol::message::{ClientMessage, Pong, ServerMessage};
+use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{
+    WebSocketConfig, frame::coding::CloseCode as WsCloseCode,
+};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
+
+use crate::server::Shared;
+use crate::server::outbox::{Next, Outbox};
+use crate::server::shard::Inbound;
+
+/// Buffers kept small: the 128 KiB defaults cost about 94 KB per connection.
+pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max_message_size * 2)
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+}
+
+/// Token bucket over messages.
+#[derive(Debug)]
+struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(rate: u32, burst: u32, now: Instant) -> Self {
+        Self {
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            last: now,
+        }
+    }
+
+    fn allow(&mut self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn close_frame(reason: &CloseReason) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: WsCloseCode::from(reason.code.websocket_code()),
+        reason: reason.message.clone().into(),
+    }))
+}
+
+async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared: &Shared) {
+    shared.stats.count_close(reason.code);
+    let mut buf = Vec::new();
+    ServerMessage::Close(reason.clone()).encode(&mut buf);
+    let t = Duration::from_millis(shared.config.write_timeout_ms);
+    let _ = tokio::time::timeout(t, ws.send(Message::Binary(Bytes::from(buf)))).await;
+    let _ = tokio::time::timeout(t, ws.send(close_frame(&reason))).await;
+}
+
+/// Runs one WebSocket connection to its end.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let cfg = shared.config.clone();
+    let handshake = Duration::from_millis(cfg.handshake_timeout_ms);
+    let accepted = tokio::time::timeout(
+        handshake,
+        accept_async_with_config(stream, Some(ws_config(cfg.max_message_size))),
+    );
+    let mut ws = match accepted.await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "websocket handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let open = shared.stats.open.fetch_add(1, Ordering::Relaxed) + 1;
+    run(&mut ws, peer, &shared, open as usize).await;
+    shared.stats.open.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn run(
+    ws: &mut WebSocketStream<TcpStream>,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    open: usize,
+) {
+    let cfg = &shared.config;
+    if open > cfg.max_connections {
+        refuse(
+            ws,
+            CloseReason::new(CloseCode::SERVER_FULL, "too many connections"),
+            shared,
+        )
+        .await;
+        return;
+    }
+    if shared.draining.load(Ordering::Acquire) {
+        refuse(
+            ws,
+            CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server is draining"),
+            shared,
+        )
+        .await;
+        return;
+    }
+    // The hello decides the room, hence the shard.
+    let first =
+        tokio::time::timeout(Duration::from_millis(cfg.handshake_timeout_ms), ws.next()).await;
+    let hello = match first {
+        Err(_) => {
+            return refuse(
+                ws,
+                CloseReason::new(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time"),
+                shared,
+            )
+            .await;
+        }
+        Ok(Some(Ok(Message::Binary(b)))) => b,
+        Ok(Some(Ok(Message::Text(_)))) => {
+            return refuse(
+                ws,
+                CloseReason::new(CloseCode::MALFORMED, "binary frames only"),
+                shared,
+            )
+            .await;
+        }
+        Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })))) => {
+            let msg = format!("message of {size} bytes exceeds {max_size}");
+            return refuse(
+                ws,
+                CloseReason::new(CloseCode::MESSAGE_TOO_LARGE, msg),
+                shared,
+            )
+            .await;
+        }
+        Ok(_) => return,
+    };
+    shared
+        .stats
+        .bytes_in
+        .fetch_add(hello.len() as u64, Ordering::Relaxed);
+    let room = match ClientMessage::decode(&hello) {
+        Ok(ClientMessage::Hello(h)) => h.room,
+        Ok(_) => {
+            return refuse(
+                ws,
+                CloseReason::new(CloseCode::BAD_HANDSHAKE, "first message must be hello"),
+                shared,
+            )
+            .await;
+        }
+        Err(e) => {
+            return refuse(
+                ws,
+                CloseReason::new(CloseCode::MALFORMED, format!("hello: {e}")),
+                shared,
+            )
+            .await;
+        }
+    };
+    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let outbox = Arc::new(Outbox::new(cfg.reliable_queue));
+    let shard = shared.shard_for(&room).clone();
+    let join = Inbound::Join {
+        conn,
+        room,
+        hello: hello.to_vec(),
+        outbox: outbox.clone(),
+    };
+    if shard.control.send(join).is_err() {
+        return refuse(
+            ws,
+            CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server stopping"),
+            shared,
+        )
+        .await;
+    }
+    tracing::debug!(%peer, conn, "client joined");
+
+    let (mut sink, mut stream) = ws.split();
+    let (writer_done, mut writer_done_rx) = tokio::sync::oneshot::channel::<()>();
+    let reader = async {
+        let mut limit =
+            RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
+        let idle = Duration::from_millis(cfg.idle_timeout_ms);
+        loop {
+            let msg = tokio::select! {
+                m = tokio::time::timeout(idle, stream.next()) => m,
+                _ = &mut writer_done_rx => return,
+            };
+            let reason = match msg {
+                Err(_) => CloseReason::new(
+                    CloseCode::IDLE_TIMEOUT,
+                    format!("nothing received for {} ms", idle.as_millis()),
+                ),
+                Ok(None)
+                | Ok(Some(Err(
+                    WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_),
+                ))) => return,
+                Ok(Some(Ok(Message::Close(_)))) => return,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => continue,
+                Ok(Some(Ok(Message::Text(_)))) => {
+                    CloseReason::new(CloseCode::MALFORMED, "binary frames only")
+                }
+                Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
+                    size,
+                    max_size,
+                })))) => CloseReason::new(
+                    CloseCode::MESSAGE_TOO_LARGE,
+                    format!("message of {size} bytes exceeds {max_size}"),
+                ),
+                Ok(Some(Err(e))) => {
+                    CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
+                }
+                Ok(Some(Ok(Message::Binary(frame)))) => {
+                    shared
+                        .stats
+                        .bytes_in
+                        .fetch_add(frame.len() as u64, Ordering::Relaxed);
+                    if !limit.allow(Instant::now()) {
+                        CloseReason::new(
+                            CloseCode::RATE_LIMITED,
+                            format!(
+                                "more than {} messages/s (burst {})",
+                                cfg.client_rate_limit, cfg.client_rate_burst
+                            ),
+                        )
+                    } else if let Some(pong) = answer_ping(&frame, shared) {
+                        if outbox.push_reliable(pong).is_err() {
+                            CloseReason::new(
+                                CloseCode::SLOW_CONSUMER,
+                                "reliable queue full: client is not reading",
+                            )
+                        } else {
+                            outbox.wake();
+                            continue;
+                        }
+                    } else {
+                        if shard
+                            .frames
+                            .try_send(Inbound::Frame {
+                                conn,
+                                frame: frame.to_vec(),
+                            })
+                            .is_err()
+                        {
+                            shared.stats.inbound_dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                }
+            };
+            tracing::debug!(%peer, conn, code = reason.code.name(), message = %reason.message, "closing connection");
+            let mut buf = Vec::new();
+            ServerMessage::Close(reason.clone()).encode(&mut buf);
+            let _ = outbox.push_reliable(buf);
+            outbox.close(reason);
+            return;
+        }
+    };
+    let writer = async {
+        let write_timeout = Duration::from_millis(cfg.write_timeout_ms);
+        let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms));
+        heartbeat.tick().await;
+        loop {
+            let next = tokio::select! {
+                n = outbox.next() => n,
+                _ = heartbeat.tick() => {
+                    match tokio::time::timeout(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
+                        Ok(Ok(())) => continue,
+                        _ => return,
+                    }
+                }
+            };
+            match next {
+                Next::Frame(f) => {
+                    let n = f.len();
+                    let msg = Message::Binary(Bytes::copy_from_slice(&f));
+                    outbox.recycle(f);
+                    match tokio::time::timeout(write_timeout, sink.send(msg)).await {
+                        Ok(Ok(())) => {
+                            outbox.add_sent(n);
+                            shared
+                                .stats
+                                .bytes_out
+                                .fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Ok(Err(_)) => return,
+                        Err(_) => {
+                            shared.stats.count_close(CloseCode::SLOW_CONSUMER);
+                            return;
+                        }
+                    }
+                }
+                Next::Close(reason) => {
+                    shared.stats.count_close(reason.code);
+                    let _ =
+                        tokio::time::timeout(write_timeout, sink.send(close_frame(&reason))).await;
+                    return;
+                }
+            }
+        }
+    };
+    // Whichever side ends first ends the other: the reader by asking the writer to close, the
+    // writer by signalling the reader.
+    let reader = async {
+        reader.await;
+        outbox.close(CloseReason::new(CloseCode::NORMAL, "connection closed"));
+    };
+    let writer = async {
+        writer.await;
+        outbox.mark_gone();
+        let _ = writer_done.send(());
+    };
+    tokio::join!(reader, writer);
+    outbox.mark_gone();
+    let _ = shard.control.send(Inbound::Closed { conn });
+    tracing::debug!(%peer, conn, "connection ended");
+}
+
+/// Answers a clock ping from the shared tick clock; `None` for any other frame.
+fn answer_ping(frame: &[u8], shared: &Shared) -> Option<Vec<u8>> {
+    if frame.first() != Some(&FRAME_CONTROL) {
+        return None;
+    }
+    let Ok(ClientMessage::Ping { client_time_us }) = ClientMessage::decode(frame) else {
+        return None;
+    };
+    let t = shared.clock.tick_time(Instant::now());
+    let mut buf = Vec::new();
+    ServerMessage::Pong(Pong {
+        client_time_us,
+        tick: t.tick,
+        tick_fraction: t.fraction,
+    })
+    .encode(&mut buf);
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_allows_burst_then_rate() {
+        let t0 = Instant::now();
+        let mut r = RateLimit::new(10, 5, t0);
+        assert!((0..5).all(|_| r.allow(t0)));
+        assert!(!r.allow(t0));
+        assert!(r.allow(t0 + Duration::from_millis(100)));
+        assert!(!r.allow(t0 + Duration::from_millis(100)));
+    }
+}
