@@ -1,0 +1,1188 @@
+//! An async WebSocket game client: [`ClientSession`] driven over tokio-tungstenite.
+//!
+//! The session is sans-IO; this module owns the socket and the clock. Time is a monotonic
+//! microsecond count from an [`Instant`] captured when the [`Client`] is created, passed to
+//! every `handle_*` call. After each frame read, everything the session wants to send is
+//! written and flushed at once, so the ack for a snapshot leaves before the next frame is read
+//! (the server deltas against the newest acknowledged tick, so late acks cost bandwidth).
+//!
+//! ```text
+//!  next_event ──read──▶ handle_frame ──▶ poll_transmit* ──write+flush──▶ socket
+//!      ▲                     │
+//!      └──── poll_event ◀────┘      handle_timeout (pings) when poll_timeout is due
+//! ```
+//!
+//! Used by the bot swarm ([`crate::bots`]) and by tests; browsers use the TypeScript SDK.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tickwire_protocol::message::{MAX_FRAME_LEN, Welcome};
+use tickwire_protocol::session::{ClientEvent, ClientSession, ClientStats, SessionError};
+use tickwire_protocol::{
+    CloseCode, CloseReason, FRAME_CONTROL, KindLayout, Layout, ServerMessage, Snapshot,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
+/// interval); see [`tickwire_protocol::session::ClientConfig`].
+pub use tickwire_protocol::session::ClientConfig as SessionConfig;
+
+type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Round-trip samples kept for [`Client::take_rtt_samples`] when nobody takes them.
+const MAX_RTT_SAMPLES: usize = 64;
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The protocol session's settings. Default: [`SessionConfig::default`].
+    pub session: SessionConfig,
+    /// Longest time from starting the TCP connect to the server's welcome. Default 5 s.
+    pub handshake_timeout: Duration,
+    /// How long [`Client::close`] waits for the server's WebSocket close reply, and how long
+    /// the client waits for the WebSocket close after the server's close message. Default 1 s.
+    pub close_timeout: Duration,
+    /// WebSocket read buffer in bytes (allocated up front per connection). Default 4 KiB.
+    pub read_buffer_size: usize,
+    /// Bytes buffered before a write reaches the socket; 0 writes each message at once. The
+    /// client flushes after every batch anyway. Default 0.
+    pub write_buffer_size: usize,
+    /// Most bytes waiting to be written before writes fail. Default 64 KiB.
+    pub max_write_buffer_size: usize,
+    /// Largest message (and frame) accepted from the server, in bytes. Default 64 KiB, the
+    /// protocol's frame limit.
+    pub max_message_size: usize,
+    /// Disable Nagle's algorithm: frames are small and latency matters. Default true.
+    pub nodelay: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::default(),
+            handshake_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(1),
+            read_buffer_size: 4 * 1024,
+            write_buffer_size: 0,
+            max_write_buffer_size: 64 * 1024,
+            max_message_size: MAX_FRAME_LEN,
+            nodelay: true,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Default settings for joining `room`.
+    pub fn for_room(room: impl Into<String>) -> Self {
+        let mut c = Self::default();
+        c.session.room = room.into();
+        c
+    }
+
+    fn websocket(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer_size)
+            .write_buffer_size(self.write_buffer_size)
+            .max_write_buffer_size(self.max_write_buffer_size.max(self.write_buffer_size + 1))
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.max_message_size))
+    }
+}
+
+/// Why a [`Client`] operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The WebSocket failed: connect, upgrade, or I/O.
+    #[error("websocket: {0}")]
+    WebSocket(Arc<WsError>),
+    /// No welcome arrived within [`ClientConfig::handshake_timeout`].
+    #[error("no welcome within {0:?}")]
+    HandshakeTimeout(Duration),
+    /// The server refused or ended the session, for the reason given.
+    #[error("server closed the session: {0}")]
+    Refused(CloseReason),
+    /// The session refused what the server sent (for example a protocol hash mismatch), or
+    /// the call needs an established session.
+    #[error("session: {0}")]
+    Session(#[from] SessionError),
+    /// The WebSocket closed without a tickwire close reason.
+    #[error("websocket closed (code {code:?}) {reason}")]
+    ConnectionClosed {
+        /// WebSocket close code, if a close frame arrived.
+        code: Option<u16>,
+        /// WebSocket close text.
+        reason: String,
+    },
+    /// The connection is over; see [`Client::end`].
+    #[error("not connected")]
+    NotConnected,
+    /// An input of the wrong length for the schema's input layout.
+    #[error("input has {got} words, the schema's input has {expected}")]
+    InputWords {
+        /// Words given.
+        got: usize,
+        /// Words of [`Layout::input`].
+        expected: usize,
+    },
+}
+
+impl From<WsError> for ClientError {
+    fn from(e: WsError) -> Self {
+        Self::WebSocket(Arc::new(e))
+    }
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ConnectionEnd {
+    /// The server ended the session: the reason from its close message or, when only a
+    /// WebSocket close frame arrived, from its code (`4000 + reason code`).
+    Server(CloseReason),
+    /// This side ended it: [`Client::close`], or the session refused a server frame.
+    Client(CloseReason),
+    /// The WebSocket closed without a tickwire reason: a plain close frame, or none.
+    WebSocketClosed {
+        /// WebSocket close code, if a close frame arrived.
+        code: Option<u16>,
+        /// WebSocket close text.
+        reason: String,
+    },
+    /// The transport failed.
+    Transport(Arc<WsError>),
+}
+
+impl ConnectionEnd {
+    fn into_error(self) -> ClientError {
+        match self {
+            Self::Server(r) => ClientError::Refused(r),
+            Self::Client(r) => ClientError::Session(SessionError::Closed(r)),
+            Self::WebSocketClosed { code, reason } => {
+                ClientError::ConnectionClosed { code, reason }
+            }
+            Self::Transport(e) => ClientError::WebSocket(e),
+        }
+    }
+}
+
+/// Traffic counters of a [`Client`], over every connection it made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Payload bytes of binary messages from the server (no WebSocket framing).
+    pub bytes_received: u64,
+    /// Binary messages from the server.
+    pub messages_received: u64,
+    /// Payload bytes of binary messages to the server.
+    pub bytes_sent: u64,
+    /// Binary messages to the server.
+    pub messages_sent: u64,
+}
+
+/// A game client on one WebSocket (replaced by [`Client::reconnect`]).
+///
+/// Drive it by awaiting [`Client::next_event`] in a loop; it reads frames, answers with acks
+/// and pings, and returns the session's events. [`Client::next_event`] is cancel-safe, so it
+/// can sit in a `tokio::select!` next to an input timer that calls [`Client::send_input`].
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    session: ClientSession,
+    epoch: Instant,
+    /// `None` once the connection is over.
+    ws: Option<WsStream>,
+    tx: Vec<u8>,
+    /// A message taken from the session but not yet accepted by the socket; survives a
+    /// cancelled write.
+    out: Option<Message>,
+    close_out: Option<CloseFrame>,
+    /// A `Closed` event made from a WebSocket close code, for when no close message came.
+    synthetic: Option<ClientEvent>,
+    /// Set once the session closed with the WebSocket still open: read until then for the
+    /// server's close frame.
+    linger_until: Option<Instant>,
+    end: Option<ConnectionEnd>,
+    ws_close: Option<(u16, String)>,
+    traffic: Traffic,
+    rtt_samples: VecDeque<Duration>,
+}
+
+impl Client {
+    /// Connects to `url` (`ws://host:port/path`) and completes the handshake; returns once
+    /// the welcome arrived (its information is in [`Client::welcome`]; no `Connected` event
+    /// is returned by [`Client::next_event`]).
+    pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, ClientError> {
+        let session = ClientSession::new(config.session.clone());
+        let mut client = Self {
+            config,
+            session,
+            epoch: Instant::now(),
+            ws: None,
+            tx: Vec::new(),
+            out: None,
+            close_out: None,
+            synthetic: None,
+            linger_until: None,
+            end: None,
+            ws_close: None,
+            traffic: Traffic::default(),
+            rtt_samples: VecDeque::new(),
+        };
+        client.open_and_handshake(url).await?;
+        Ok(client)
+    }
+
+    /// Continues the session on a new connection to `url`: the current WebSocket (if any) is
+    /// dropped as if lost, and the hello asks to resume, so the server can go on with deltas
+    /// against the last acknowledged tick. Returns once the welcome arrived; see
+    /// [`Welcome::resumed`] in [`Client::welcome`] for whether the server resumed. On failure
+    /// the client stays disconnected and `reconnect` may be called again.
+    pub async fn reconnect(&mut self, url: &str) -> Result<(), ClientError> {
+        self.ws = None;
+        self.session.connection_lost();
+        self.out = None;
+        self.close_out = None;
+        self.synthetic = None;
+        self.linger_until = None;
+        self.end = None;
+        self.ws_close = None;
+        self.open_and_handshake(url).await
+    }
+
+    async fn open_and_handshake(&mut self, url: &str) -> Result<(), ClientError> {
+        let limit = self.config.handshake_timeout;
+        match tokio::time::timeout(limit, self.open_and_handshake_inner(url)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.ws = None;
+                Err(e)
+            }
+            Err(_) => {
+                self.ws = None;
+                self.session.connection_lost();
+                self.end = Some(ConnectionEnd::WebSocketClosed {
+                    code: None,
+                    reason: "handshake timed out".to_owned(),
+                });
+                Err(ClientError::HandshakeTimeout(limit))
+            }
+        }
+    }
+
+    async fn open_and_handshake_inner(&mut self, url: &str) -> Result<(), ClientError> {
+        let ws_config = self.config.websocket();
+        let connected =
+            tokio_tungstenite::connect_async_with_config(url, Some(ws_config), self.config.nodelay)
+                .await;
+        let (ws, _response) = match connected {
+            Ok(c) => c,
+            Err(e) => return Err(ClientError::WebSocket(self.transport_failed(e))),
+        };
+        self.ws = Some(ws);
+        self.session.connect(self.now_us());
+        loop {
+            while let Some(ev) = self.session.poll_event() {
+                match ev {
+                    ClientEvent::Connected { .. } => {}
+                    ClientEvent::Closed(reason) => {
+                        // Our own refusal goes to the server as a WebSocket close code.
+                        let _best_effort = self.flush().await;
+                        self.ws = None;
+                        let end = self.end.get_or_insert(ConnectionEnd::Server(reason));
+                        return Err(end.clone().into_error());
+                    }
+                    // Nothing else is sent before the welcome.
+                    _ => {}
+                }
+            }
+            if self.synthetic.take().is_some() || self.ws.is_none() {
+                self.ws = None;
+                let end = self.end.get_or_insert(ConnectionEnd::WebSocketClosed {
+                    code: None,
+                    reason: String::new(),
+                });
+                return Err(end.clone().into_error());
+            }
+            if self.session.is_established() {
+                return Ok(());
+            }
+            if let Err(e) = self.flush().await {
+                return Err(ClientError::WebSocket(self.transport_failed(e)));
+            }
+            let msg = match self.ws.as_mut() {
+                Some(ws) => ws.next().await,
+                None => None,
+            };
+            self.handle_ws(msg);
+        }
+    }
+
+    /// Microseconds since this client was created: the clock the session runs on.
+    pub fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    /// The next event: snapshots decoded, decode failures, game events, signaling, and
+    /// `Closed` when the server ended the session (from its close message or its WebSocket
+    /// close code). `None` once the connection is over; [`Client::end`] says why.
+    ///
+    /// Reads frames, feeds the session, sends acks and pings. Cancel-safe.
+    pub async fn next_event(&mut self) -> Option<ClientEvent> {
+        loop {
+            if let Some(ev) = self.session.poll_event().or_else(|| self.synthetic.take()) {
+                return Some(ev);
+            }
+            self.ws.as_ref()?;
+            if let Err(e) = self.flush().await {
+                self.transport_failed(e);
+                continue;
+            }
+            let deadline = match self.linger_until {
+                Some(t) => Some(t),
+                None => self
+                    .session
+                    .poll_timeout()
+                    .map(|us| self.epoch + Duration::from_micros(us)),
+            };
+            let Some(ws) = self.ws.as_mut() else {
+                continue;
+            };
+            // Far enough to never fire; the branch is disabled without a deadline anyway.
+            let sleep_until =
+                deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                msg = ws.next() => self.handle_ws(msg),
+                () = tokio::time::sleep_until(sleep_until.into()), if deadline.is_some() => {
+                    self.handle_deadline();
+                }
+            }
+        }
+    }
+
+    fn handle_deadline(&mut self) {
+        if self.linger_until.is_some_and(|t| Instant::now() >= t) {
+            // The server closed the session but not the WebSocket.
+            self.ws = None;
+            return;
+        }
+        let now = self.now_us();
+        self.session.handle_timeout(now);
+    }
+
+    fn handle_ws(&mut self, msg: Option<Result<Message, WsError>>) {
+        match msg {
+            Some(Ok(Message::Binary(bytes))) => self.handle_binary(&bytes),
+            Some(Ok(Message::Close(frame))) => self.handle_close_frame(frame),
+            // The protocol only uses binary messages; tungstenite answers pings itself.
+            Some(Ok(
+                Message::Text(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_),
+            )) => {}
+            Some(Err(e)) => {
+                self.transport_failed(e);
+            }
+            None => {
+                self.ws = None;
+                self.end.get_or_insert(ConnectionEnd::WebSocketClosed {
+                    code: None,
+                    reason: String::new(),
+                });
+            }
+        }
+    }
+
+    fn handle_binary(&mut self, frame: &[u8]) {
+        let now = self.now_us();
+        self.traffic.bytes_received += frame.len() as u64;
+        self.traffic.messages_received += 1;
+        if frame.first() == Some(&FRAME_CONTROL)
+            && let Ok(ServerMessage::Pong(p)) = ServerMessage::decode(frame)
+        {
+            if self.rtt_samples.len() == MAX_RTT_SAMPLES {
+                self.rtt_samples.pop_front();
+            }
+            let rtt = now.saturating_sub(p.client_time_us);
+            self.rtt_samples.push_back(Duration::from_micros(rtt));
+        }
+        match self.session.handle_frame(now, frame) {
+            Ok(()) => {}
+            Err(SessionError::PeerClosed(reason)) => {
+                self.end.get_or_insert(ConnectionEnd::Server(reason));
+            }
+            Err(SessionError::Closed(reason)) => {
+                self.close_out = Some(CloseFrame {
+                    code: WsCloseCode::from(reason.code.websocket_code()),
+                    reason: reason.message.clone().into(),
+                });
+                self.end.get_or_insert(ConnectionEnd::Client(reason));
+            }
+            // A frame after the session closed: the WebSocket close should follow.
+            Err(_) => {}
+        }
+        if self.session.is_closed() && self.linger_until.is_none() {
+            self.linger_until = Some(Instant::now() + self.config.close_timeout);
+        }
+    }
+
+    fn handle_close_frame(&mut self, frame: Option<CloseFrame>) {
+        let (code, text) = match &frame {
+            Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+            None => (None, String::new()),
+        };
+        if let Some(c) = code {
+            self.ws_close = Some((c, text.clone()));
+        }
+        if self.end.is_some() {
+            return;
+        }
+        match code {
+            Some(c @ 4000..=4999) => {
+                let reason = CloseReason::new(CloseCode(c - 4000), text);
+                self.synthetic = Some(ClientEvent::Closed(reason.clone()));
+                self.end = Some(ConnectionEnd::Server(reason));
+            }
+            _ => {
+                self.end = Some(ConnectionEnd::WebSocketClosed { code, reason: text });
+            }
+        }
+        // The WebSocket stays until the stream ends, so the close reply gets flushed.
+    }
+
+    fn transport_failed(&mut self, e: WsError) -> Arc<WsError> {
+        self.ws = None;
+        let e = Arc::new(e);
+        self.end
+            .get_or_insert(ConnectionEnd::Transport(Arc::clone(&e)));
+        e
+    }
+
+    /// Writes everything the session has to send, then flushes. A message taken from the
+    /// session is kept in `self.out` until the socket accepts it, so cancelling loses nothing.
+    async fn flush(&mut self) -> Result<(), WsError> {
+        let Some(ws) = self.ws.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            if self.out.is_none() {
+                self.out = if self.session.poll_transmit(&mut self.tx).is_some() {
+                    Some(Message::binary(self.tx.clone()))
+                } else {
+                    self.close_out.take().map(|f| Message::Close(Some(f)))
+                };
+            }
+            let Some(msg) = self.out.take() else { break };
+            if let Err(e) = poll_fn(|cx| ws.poll_ready_unpin(cx)).await {
+                self.out = Some(msg);
+                return Err(e);
+            }
+            if let Message::Binary(b) = &msg {
+                self.traffic.bytes_sent += b.len() as u64;
+                self.traffic.messages_sent += 1;
+            }
+            ws.start_send_unpin(msg)?;
+        }
+        poll_fn(|cx| ws.poll_flush_unpin(cx)).await
+    }
+
+    /// Sends one input: quantized words laid out by the schema's input
+    /// ([`Layout::input`]), stamped for the tick it should reach the server, with the
+    /// previous inputs repeated and the newest ack. Returns its sequence number, which
+    /// [`tickwire_protocol::SnapshotHeader::last_input_seq`] reports once applied.
+    pub async fn send_input(&mut self, words: &[u32]) -> Result<u32, ClientError> {
+        if !self.is_connected() {
+            return Err(ClientError::NotConnected);
+        }
+        let expected = self.input_layout().map_or(0, |l| l.words);
+        if words.len() != expected {
+            return Err(ClientError::InputWords {
+                got: words.len(),
+                expected,
+            });
+        }
+        let seq = self.session.send_input(self.now_us(), words)?;
+        self.flush_or_fail().await?;
+        Ok(seq)
+    }
+
+    /// Sends a reliable game event.
+    pub async fn send_event(&mut self, payload: Vec<u8>) -> Result<(), ClientError> {
+        if !self.is_connected() {
+            return Err(ClientError::NotConnected);
+        }
+        self.session.send_event(payload);
+        self.flush_or_fail().await
+    }
+
+    async fn flush_or_fail(&mut self) -> Result<(), ClientError> {
+        match self.flush().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(ClientError::WebSocket(self.transport_failed(e))),
+        }
+    }
+
+    /// Leaves on purpose: sends a leave message and a WebSocket close, then waits (at most
+    /// [`ClientConfig::close_timeout`]) for the server's close reply. No resume is possible
+    /// afterwards. Counters and the last world stay readable.
+    pub async fn close(&mut self) -> Result<(), ClientError> {
+        if self.ws.is_none() {
+            return Ok(());
+        }
+        self.session.leave();
+        self.close_out = Some(CloseFrame {
+            code: WsCloseCode::Normal,
+            reason: "".into(),
+        });
+        self.end
+            .get_or_insert(ConnectionEnd::Client(CloseReason::new(
+                CloseCode::NORMAL,
+                "client left",
+            )));
+        self.flush_or_fail().await?;
+        if let Some(ws) = self.ws.as_mut() {
+            let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+            let _timed_out = tokio::time::timeout(self.config.close_timeout, drain).await;
+        }
+        self.ws = None;
+        Ok(())
+    }
+
+    /// The newest decoded snapshot.
+    pub fn world(&self) -> Option<&Snapshot> {
+        self.session.world()
+    }
+
+    /// The protocol session.
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+
+    /// The layout compiled from the welcome's schema.
+    pub fn layout(&self) -> Option<&Arc<Layout>> {
+        self.session.layout()
+    }
+
+    /// The input layout: find fields with [`KindLayout::field`], write them into a buffer of
+    /// [`KindLayout::words`] words with the [`tickwire_protocol::FieldLayout`] setters.
+    pub fn input_layout(&self) -> Option<&KindLayout> {
+        self.session.layout().map(|l| &l.input)
+    }
+
+    /// The last welcome (client id, player entity, tick rate, schema, whether resumed).
+    pub fn welcome(&self) -> Option<&Welcome> {
+        self.session.welcome()
+    }
+
+    /// Session counters: snapshots decoded, full snapshots, decode errors.
+    pub fn stats(&self) -> ClientStats {
+        self.session.stats()
+    }
+
+    /// Traffic counters.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic
+    }
+
+    /// Round-trip times of the clock pings answered since the last call (at most the newest
+    /// 64), each measured from the ping's send time echoed in its pong. The session's
+    /// smoothed estimate is [`tickwire_protocol::clock::ClockSync::rtt_us`] on
+    /// `session().clock()`.
+    pub fn take_rtt_samples(&mut self) -> impl Iterator<Item = Duration> + '_ {
+        self.rtt_samples.drain(..)
+    }
+
+    /// Whether the WebSocket is open, the session established, and neither side has started
+    /// to close.
+    pub fn is_connected(&self) -> bool {
+        self.ws.is_some() && self.session.is_established() && self.end.is_none()
+    }
+
+    /// How the connection ended, once it did (or started ending).
+    pub fn end(&self) -> Option<&ConnectionEnd> {
+        self.end.as_ref()
+    }
+
+    /// The server's close reason, when the server ended the session.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        match &self.end {
+            Some(ConnectionEnd::Server(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Code and text of the WebSocket close frame the server sent, if one arrived.
+    pub fn websocket_close(&self) -> Option<(u16, &str)> {
+        self.ws_close.as_ref().map(|(c, t)| (*c, t.as_str()))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_server {
+    //! A tiny WebSocket game server for this crate's unit tests: one
+    //! [`ServerSession`] per connection over tokio-tungstenite on `127.0.0.1:0`, a world of
+    //! one entity (a ball every client's input pushes), ticking at 30 Hz on a tokio interval.
+    //! The real server and its integration tests live in `src/server` and `tests/`.
+
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, MutexGuard};
+    use std::time::{Duration, Instant};
+
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use glam::Vec2;
+    use tickwire_protocol::message::ResumeToken;
+    use tickwire_protocol::session::{
+        Replication, ServerConfig, ServerEvent, ServerSession, TickTime,
+    };
+    use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, FRAME_INPUT, Layout, Schema};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::{Notify, watch};
+    use tokio::task::JoinHandle;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+
+    pub(crate) const TICK_RATE: u16 = 30;
+    /// Ball speed per unit of input, world units per second.
+    pub(crate) const SPEED: f32 = 300.0;
+    /// Room name the server refuses with `ROOM_FULL`.
+    pub(crate) const FULL_ROOM: &str = "full";
+    /// Event payload that makes the server kick the sender.
+    pub(crate) const KICK_ME: &[u8] = b"kick me";
+
+    pub(crate) fn schema() -> Schema {
+        Schema::builder("ball")
+            .kind("ball", |k| k.vec2("pos", 0.0, 1000.0, 1.0 / 16.0))
+            .input(|i| {
+                i.f32("dx", -1.0, 1.0, 1.0 / 64.0)
+                    .f32("dy", -1.0, 1.0, 1.0 / 64.0)
+            })
+            .build()
+            .expect("test schema is valid")
+    }
+
+    struct Conn {
+        session: ServerSession,
+        token: ResumeToken,
+        wake: Arc<Notify>,
+        input: Vec2,
+        /// Set when the session was closed with a reason: send it as the WebSocket close.
+        close_code: Option<CloseCode>,
+        left: bool,
+        /// Sent an input: the client finished its handshake and plays.
+        playing: bool,
+    }
+
+    struct State {
+        tick: u32,
+        tick_started: Instant,
+        ball: Vec2,
+        conns: HashMap<u64, Conn>,
+        parked: HashMap<ResumeToken, Replication>,
+        next_id: u64,
+        resumes: u64,
+    }
+
+    impl State {
+        fn now(&self) -> TickTime {
+            let period = 1.0 / f64::from(TICK_RATE);
+            let frac = (self.tick_started.elapsed().as_secs_f64() / period).min(0.999);
+            TickTime {
+                tick: self.tick,
+                fraction: (frac * 65536.0) as u16,
+            }
+        }
+    }
+
+    struct Shared {
+        layout: Arc<Layout>,
+        state: Mutex<State>,
+        /// Connections that sent at least one input.
+        playing: watch::Sender<usize>,
+    }
+
+    impl Shared {
+        fn lock(&self) -> MutexGuard<'_, State> {
+            self.state.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
+    /// The running server; dropping it stops it.
+    pub(crate) struct TestServer {
+        pub(crate) url: String,
+        shared: Arc<Shared>,
+        tasks: Vec<JoinHandle<()>>,
+    }
+
+    impl TestServer {
+        pub(crate) async fn start() -> Self {
+            let layout = Arc::new(Layout::new(&schema()).expect("layout"));
+            let shared = Arc::new(Shared {
+                layout,
+                state: Mutex::new(State {
+                    tick: 1,
+                    tick_started: Instant::now(),
+                    ball: Vec2::splat(500.0),
+                    conns: HashMap::new(),
+                    parked: HashMap::new(),
+                    next_id: 1,
+                    resumes: 0,
+                }),
+                playing: watch::Sender::new(0),
+            });
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("local addr");
+            let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+            let tick = tokio::spawn(tick_loop(Arc::clone(&shared)));
+            Self {
+                url: format!("ws://{addr}/"),
+                shared,
+                tasks: vec![accept, tick],
+            }
+        }
+
+        pub(crate) fn ball(&self) -> Vec2 {
+            self.shared.lock().ball
+        }
+
+        pub(crate) fn resumes(&self) -> u64 {
+            self.shared.lock().resumes
+        }
+
+        /// Number of connections that have sent an input, to wait on.
+        pub(crate) fn playing(&self) -> watch::Receiver<usize> {
+            self.shared.playing.subscribe()
+        }
+    }
+
+    impl Drop for TestServer {
+        fn drop(&mut self) {
+            for t in &self.tasks {
+                t.abort();
+            }
+        }
+    }
+
+    async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+        // Connection tasks live in the set, so aborting this task ends them too.
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    if let Ok((tcp, _)) = accepted {
+                        conns.spawn(serve(tcp, Arc::clone(&shared)));
+                    }
+                }
+                Some(_) = conns.join_next() => {}
+            }
+        }
+    }
+
+    async fn tick_loop(shared: Arc<Shared>) {
+        let dt = 1.0 / f32::from(TICK_RATE);
+        let mut interval = tokio::time::interval(Duration::from_secs_f32(dt));
+        let mut scratch = EncodeScratch::default();
+        let input = &shared.layout.input;
+        let (dx, dy) = (
+            input.fields[input.field("dx").expect("dx")].clone(),
+            input.fields[input.field("dy").expect("dy")].clone(),
+        );
+        let pos = shared.layout.kinds[0].fields[0].clone();
+        loop {
+            interval.tick().await;
+            let mut guard = shared.lock();
+            let st = &mut *guard;
+            let tick = st.tick;
+            let mut push = Vec2::ZERO;
+            for c in st.conns.values_mut() {
+                if !c.session.is_established() {
+                    continue;
+                }
+                let input = &mut c.input;
+                c.session.drain_inputs(tick, |_seq, w| {
+                    *input = Vec2::new(
+                        dx.get_f32(w).unwrap_or_default(),
+                        dy.get_f32(w).unwrap_or_default(),
+                    );
+                });
+                push += c.input;
+            }
+            st.ball = (st.ball + push * SPEED * dt).clamp(Vec2::ZERO, Vec2::splat(1000.0));
+            let ball = st.ball;
+            for c in st.conns.values_mut() {
+                if !c.session.is_established() {
+                    continue;
+                }
+                c.session.write_snapshot(tick, &mut scratch, |s| {
+                    if let Ok(w) = s.push(&shared.layout, 0, 0) {
+                        let _ = pos.set_vec2(w, ball);
+                    }
+                });
+                c.wake.notify_one();
+            }
+            st.tick = tick + 1;
+            st.tick_started = Instant::now();
+        }
+    }
+
+    /// Handles what the session raised: accepts hellos (resuming parked or live sessions),
+    /// kicks on request. Returns frames to send.
+    fn pump(st: &mut State, id: u64) -> Vec<Vec<u8>> {
+        let now = st.now();
+        let mut hellos = Vec::new();
+        let Some(c) = st.conns.get_mut(&id) else {
+            return Vec::new();
+        };
+        while let Some(ev) = c.session.poll_event() {
+            match ev {
+                ServerEvent::Hello { room, resume, .. } => hellos.push((room, resume)),
+                ServerEvent::Event(p) if p == KICK_ME => {
+                    c.session
+                        .close(CloseReason::new(CloseCode::KICKED, "kicked on request"));
+                    c.close_code = Some(CloseCode::KICKED);
+                }
+                ServerEvent::Left => c.left = true,
+                ServerEvent::Event(_) | ServerEvent::Signal(_) => {}
+            }
+        }
+        for (room, resume) in hellos {
+            if room == FULL_ROOM {
+                if let Some(c) = st.conns.get_mut(&id) {
+                    c.session
+                        .reject(CloseReason::new(CloseCode::ROOM_FULL, "room is full"));
+                    c.close_code = Some(CloseCode::ROOM_FULL);
+                }
+                continue;
+            }
+            let mut resumed = None;
+            if let Some(req) = resume {
+                let repl = st.parked.remove(&req.token).or_else(|| {
+                    let (_, old) = st.conns.iter_mut().find(|(k, c)| {
+                        **k != id && c.token == req.token && c.session.is_established()
+                    })?;
+                    let repl = old.session.take_replication();
+                    old.session
+                        .close(CloseReason::new(CloseCode::REPLACED, "resumed elsewhere"));
+                    old.close_code = Some(CloseCode::REPLACED);
+                    old.wake.notify_one();
+                    Some(repl)
+                });
+                if let Some(repl) = repl {
+                    st.resumes += 1;
+                    resumed = Some((req.token, repl, req.last_tick));
+                }
+            }
+            let Some(c) = st.conns.get_mut(&id) else {
+                continue;
+            };
+            let token = match &resumed {
+                Some((t, _, _)) => *t,
+                None => {
+                    let mut t = [0u8; 16];
+                    t[..8].copy_from_slice(&id.to_le_bytes());
+                    t
+                }
+            };
+            c.token = token;
+            let client_id = u32::from_le_bytes([token[0], token[1], token[2], token[3]]);
+            c.session.accept(
+                now,
+                client_id,
+                Some(0),
+                token,
+                resumed.map(|(_, r, last)| (r, last)),
+            );
+        }
+        let mut out = Vec::new();
+        if let Some(c) = st.conns.get_mut(&id) {
+            let mut buf = Vec::new();
+            while c.session.poll_transmit(&mut buf).is_some() {
+                out.push(buf.clone());
+            }
+        }
+        out
+    }
+
+    async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
+        let _ = tcp.set_nodelay(true);
+        let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+            return;
+        };
+        let wake = Arc::new(Notify::new());
+        let id = {
+            let mut st = shared.lock();
+            let id = st.next_id;
+            st.next_id += 1;
+            st.conns.insert(
+                id,
+                Conn {
+                    session: ServerSession::new(
+                        Arc::clone(&shared.layout),
+                        ServerConfig {
+                            tick_rate: TICK_RATE,
+                            ..ServerConfig::default()
+                        },
+                    ),
+                    token: [0; 16],
+                    wake: Arc::clone(&wake),
+                    input: Vec2::ZERO,
+                    close_code: None,
+                    left: false,
+                    playing: false,
+                },
+            );
+            id
+        };
+        loop {
+            let out = tokio::select! {
+                msg = ws.next() => match msg {
+                    Some(Ok(Message::Binary(b))) => {
+                        let mut st = shared.lock();
+                        let now = st.now();
+                        if let Some(c) = st.conns.get_mut(&id) {
+                            let _ = c.session.handle_frame(now, &b);
+                            if b.first() == Some(&FRAME_INPUT) && !c.playing {
+                                c.playing = true;
+                                shared.playing.send_modify(|n| *n += 1);
+                            }
+                        }
+                        pump(&mut st, id)
+                    }
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = ws.flush().await;
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => break,
+                },
+                () = wake.notified() => pump(&mut shared.lock(), id),
+            };
+            for frame in out {
+                if ws.feed(Message::binary(frame)).await.is_err() {
+                    break;
+                }
+            }
+            if ws.flush().await.is_err() {
+                break;
+            }
+            let close_code = shared
+                .lock()
+                .conns
+                .get(&id)
+                .and_then(|c| c.close_code.filter(|_| c.session.is_closed()));
+            if let Some(code) = close_code {
+                let frame = CloseFrame {
+                    code: WsCloseCode::from(code.websocket_code()),
+                    reason: code.name().into(),
+                };
+                let _ = ws.close(Some(frame)).await;
+                while let Some(Ok(_)) = ws.next().await {}
+                break;
+            }
+        }
+        let mut st = shared.lock();
+        if let Some(mut c) = st.conns.remove(&id)
+            && c.session.is_established()
+            && !c.left
+        {
+            st.parked.insert(c.token, c.session.take_replication());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tickwire_protocol::CloseCode;
+    use tickwire_protocol::session::ClientEvent;
+
+    use super::test_server::{FULL_ROOM, KICK_ME, TestServer};
+    use super::*;
+
+    /// Safety net only: tests wait on events, and fail instead of hanging.
+    const LIMIT: Duration = Duration::from_secs(5);
+
+    async fn within<T>(f: impl Future<Output = T>) -> T {
+        tokio::time::timeout(LIMIT, f)
+            .await
+            .expect("timed out waiting for an event")
+    }
+
+    async fn next_snapshot(client: &mut Client) -> tickwire_protocol::SnapshotHeader {
+        within(async {
+            loop {
+                match client.next_event().await {
+                    Some(ClientEvent::Snapshot(h)) => return h,
+                    Some(ClientEvent::DecodeFailed(e)) => panic!("decode failed: {e}"),
+                    Some(_) => {}
+                    None => panic!("connection ended: {:?}", client.end()),
+                }
+            }
+        })
+        .await
+    }
+
+    fn input_words(client: &Client, dx: f32, dy: f32) -> Vec<u32> {
+        let input = client.input_layout().expect("layout");
+        let mut words = vec![0; input.words];
+        input.fields[input.field("dx").expect("dx")]
+            .set_f32(&mut words, dx)
+            .expect("dx");
+        input.fields[input.field("dy").expect("dy")]
+            .set_f32(&mut words, dy)
+            .expect("dy");
+        words
+    }
+
+    fn ball_x(client: &Client) -> f32 {
+        let layout = client.layout().expect("layout");
+        let (_, words) = client.world().expect("world").find(0).expect("ball");
+        layout.kinds[0].fields[0].get_vec2(words).expect("pos").x
+    }
+
+    #[tokio::test]
+    async fn handshake_then_snapshots_with_acks() {
+        let server = TestServer::start().await;
+        let mut client = Client::connect(&server.url, ClientConfig::for_room("arena"))
+            .await
+            .expect("connect");
+        let welcome = client.welcome().expect("welcome");
+        assert_eq!(welcome.tick_rate, super::test_server::TICK_RATE);
+        assert!(!welcome.resumed);
+        assert!(client.is_connected());
+
+        let first = next_snapshot(&mut client).await;
+        assert_eq!(first.baseline, None, "the first snapshot is full");
+        // Acks went back after each snapshot, so the server switches to deltas.
+        let mut h = next_snapshot(&mut client).await;
+        while h.baseline.is_none() {
+            h = next_snapshot(&mut client).await;
+        }
+        assert!(h.baseline.is_some_and(|b| b < h.tick));
+        let traffic = client.traffic();
+        assert!(traffic.bytes_received > 0 && traffic.messages_sent >= 2);
+        assert_eq!(client.stats().decode_errors, 0);
+        client.close().await.expect("close");
+        assert!(!client.is_connected());
+        assert!(matches!(client.end(), Some(ConnectionEnd::Client(_))));
+    }
+
+    #[tokio::test]
+    async fn inputs_move_the_entity_and_are_acknowledged() {
+        let server = TestServer::start().await;
+        let mut client = Client::connect(&server.url, ClientConfig::default())
+            .await
+            .expect("connect");
+        next_snapshot(&mut client).await;
+        let x0 = ball_x(&client);
+
+        let words = input_words(&client, 1.0, 0.0);
+        let sent_at = Instant::now();
+        let seq = client.send_input(&words).await.expect("send");
+        let latency = loop {
+            let h = next_snapshot(&mut client).await;
+            if h.last_input_seq.is_some_and(|s| s >= seq) {
+                break sent_at.elapsed();
+            }
+        };
+        // The input is stamped a tick or two ahead, so it lands within a few ticks.
+        assert!(latency < Duration::from_secs(1), "latency {latency:?}");
+        assert_eq!(client.session().last_input_applied(), Some(seq));
+
+        // The ball keeps moving right while the input holds.
+        let x1 = ball_x(&client);
+        next_snapshot(&mut client).await;
+        next_snapshot(&mut client).await;
+        let x2 = ball_x(&client);
+        assert!(x1 > x0 && x2 > x1, "ball x {x0} -> {x1} -> {x2}");
+        assert!(server.ball().x >= x2);
+    }
+
+    #[tokio::test]
+    async fn pings_measure_the_round_trip() {
+        let server = TestServer::start().await;
+        let mut config = ClientConfig::default();
+        config.session.ping_interval_us = 20_000;
+        let mut client = Client::connect(&server.url, config).await.expect("connect");
+        let rtt = within(async {
+            loop {
+                if let Some(rtt) = client.take_rtt_samples().next() {
+                    return rtt;
+                }
+                client.next_event().await.expect("connection ended");
+            }
+        })
+        .await;
+        assert!(rtt < Duration::from_secs(1), "rtt {rtt:?}");
+        assert!(client.session().clock().rtt_us().is_some());
+    }
+
+    #[tokio::test]
+    async fn refusal_and_kick_carry_the_reason() {
+        let server = TestServer::start().await;
+        match Client::connect(&server.url, ClientConfig::for_room(FULL_ROOM)).await {
+            Err(ClientError::Refused(r)) => assert_eq!(r.code, CloseCode::ROOM_FULL),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+
+        let mut client = Client::connect(&server.url, ClientConfig::default())
+            .await
+            .expect("connect");
+        client.send_event(KICK_ME.to_vec()).await.expect("event");
+        let reason = within(async {
+            loop {
+                match client.next_event().await {
+                    Some(ClientEvent::Closed(r)) => return r,
+                    Some(_) => {}
+                    None => panic!("ended without a reason: {:?}", client.end()),
+                }
+            }
+        })
+        .await;
+        assert_eq!(reason.code, CloseCode::KICKED);
+        assert_eq!(within(client.next_event()).await, None);
+        assert_eq!(client.close_reason(), Some(&reason));
+        let (ws_code, _) = client.websocket_close().expect("websocket close frame");
+        assert_eq!(ws_code, CloseCode::KICKED.websocket_code());
+        assert!(matches!(
+            client.send_input(&[0, 0]).await,
+            Err(ClientError::NotConnected)
+        ));
+    }
+
+    #[tokio::test]
+    async fn reconnect_resumes_with_a_delta() {
+        let server = TestServer::start().await;
+        let mut client = Client::connect(&server.url, ClientConfig::default())
+            .await
+            .expect("connect");
+        let mut h = next_snapshot(&mut client).await;
+        while h.baseline.is_none() {
+            h = next_snapshot(&mut client).await;
+        }
+        let full_before = client.stats().full_snapshots;
+        let id_before = client.welcome().expect("welcome").client_id;
+
+        within(client.reconnect(&server.url))
+            .await
+            .expect("reconnect");
+        let welcome = client.welcome().expect("welcome");
+        assert!(welcome.resumed, "the server resumed the session");
+        assert_eq!(welcome.client_id, id_before);
+        assert_eq!(server.resumes(), 1);
+
+        let h = next_snapshot(&mut client).await;
+        assert!(
+            h.baseline.is_some(),
+            "first snapshot after resume is a delta"
+        );
+        assert_eq!(client.stats().full_snapshots, full_before);
+        assert!(client.world().is_some());
+    }
+}
