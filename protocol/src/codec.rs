@@ -278,7 +278,10 @@ pub fn encode_snapshot(
             }
             scratch.created.clear();
             scratch.created.extend(0..cur.len() as u32);
-            write_creations(&mut w, layout, cur, &scratch.created);
+            // No creation section without FLAG_CREATES: the decoder would not read it.
+            if !scratch.created.is_empty() {
+                write_creations(&mut w, layout, cur, &scratch.created);
+            }
         }
         Some(base) => {
             diff_entities(cur, base, scratch);

@@ -1,1 +1,1054 @@
-//! random_bytes tests.
+//! Random bytes, and random mutations of valid frames (bit flips, truncation, appended,
+//! overwritten, inserted and removed bytes), fed to every decoder of untrusted bytes and to both
+//! session state machines in each of their states.
+//!
+//! Nothing may panic. Malformed frames come back as typed errors (frame-type, truncation and
+//! trailing-byte errors are checked exactly); whatever decodes survives a re-encode; valid
+//! frames decode to exactly what was encoded and re-encode to the same bytes.
+
+use std::sync::{Arc, OnceLock};
+
+use glam::{EulerRot, Quat, Vec2, Vec3};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use tickwire_protocol::message::{
+    CloseCode, CloseReason, Hello, MAX_FRAME_LEN, Pong, ResumeRequest, Signal, Welcome,
+};
+use tickwire_protocol::session::{
+    Channel, ClientConfig, ClientEvent, ClientSession, ServerConfig, ServerEvent, ServerSession,
+    SessionError, TickTime,
+};
+use tickwire_protocol::{
+    ClientMessage, DecodeError, DecodeScratch, EncodeScratch, FRAME_CONTROL, FRAME_INPUT,
+    FRAME_SNAPSHOT, FieldDef, FieldType, InputPacket, KindLayout, Layout, Schema, ServerMessage,
+    Snapshot, WIRE_VERSION, decode_snapshot, encode_snapshot, peek_snapshot_header,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shared helper: a schema with every field type, deterministic worlds, valid frames.
+// ---------------------------------------------------------------------------------------------
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+fn schema() -> Schema {
+    Schema::builder("random-bytes")
+        .kind("unit", |k| {
+            k.f32("heat", -10.0, 10.0, 0.01)
+                .int("hp", -5, 1000)
+                .bool("alive")
+                .enumeration("team", &["red", "green", "blue"])
+                .vec2("pos", 0.0, 1000.0, 0.125)
+                .vec3("vel", -20.0, 20.0, 0.01)
+                .quat("rot", 10)
+                .string("name", 9)
+        })
+        .kind("tag", |k| k.uint("n", 32).int("zero", 3, 3))
+        .kind("empty", |k| k)
+        .room(|r| {
+            r.uint("round", 16)
+                .f32("clock", 0.0, 600.0, 0.1)
+                .bool("overtime")
+                .enumeration("phase", &["a", "b", "c"])
+                .vec2("wind", -1.0, 1.0, 0.01)
+                .vec3("gravity", -10.0, 10.0, 0.1)
+                .quat("sun", 6)
+                .string("motd", 20)
+        })
+        .input(|i| {
+            i.f32("throttle", -1.0, 1.0, 1.0 / 64.0)
+                .int("weapon", 0, 9)
+                .bool("fire")
+                .enumeration("stance", &["stand", "crouch"])
+                .vec2("aim", -1.0, 1.0, 1.0 / 128.0)
+                .vec3("look", -1.0, 1.0, 1.0 / 64.0)
+                .quat("orient", 12)
+                .string("chat", 8)
+        })
+        .build()
+        .expect("the random-bytes schema compiles")
+}
+
+fn layout() -> Arc<Layout> {
+    static LAYOUT: OnceLock<Arc<Layout>> = OnceLock::new();
+    LAYOUT
+        .get_or_init(|| Arc::new(Layout::new(&schema()).expect("layout")))
+        .clone()
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn unit(seed: u64) -> f64 {
+    (seed >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Sets every field of `kind` to values derived from `seed` (bounds included).
+fn fill(kind: &KindLayout, defs: &[FieldDef], words: &mut [u32], seed: u64) {
+    for (i, (f, def)) in kind.fields.iter().zip(defs).enumerate() {
+        let s = mix(seed ^ ((i as u64) << 32));
+        let float = |min: f32, max: f32, k: u64| -> f32 {
+            let s = mix(s ^ k);
+            match s % 6 {
+                0 => min,
+                1 => max,
+                _ => (f64::from(min) + (f64::from(max) - f64::from(min)) * unit(s)) as f32,
+            }
+        };
+        let r = match &def.ty {
+            FieldType::F32 { min, max, .. } => f.set_f32(words, float(*min, *max, 0)),
+            FieldType::Vec2 { min, max, .. } => {
+                f.set_vec2(words, Vec2::new(float(*min, *max, 0), float(*min, *max, 1)))
+            }
+            FieldType::Vec3 { min, max, .. } => f.set_vec3(
+                words,
+                Vec3::new(
+                    float(*min, *max, 0),
+                    float(*min, *max, 1),
+                    float(*min, *max, 2),
+                ),
+            ),
+            FieldType::Int { min, max, .. } => {
+                let span = (i128::from(*max) - i128::from(*min)) as u128 + 1;
+                f.set_int(
+                    words,
+                    (i128::from(*min) + (u128::from(s) % span) as i128) as i64,
+                )
+            }
+            FieldType::Bool => f.set_bool(words, s & 1 == 1),
+            FieldType::Enum { variants } => f.set_int(words, (s % variants.len() as u64) as i64),
+            FieldType::Quat { .. } => {
+                let a = |k: u64| (unit(mix(s ^ k)) * 6.0 - 3.0) as f32;
+                f.set_quat(words, Quat::from_euler(EulerRot::XYZ, a(1), a(2), a(3)))
+            }
+            FieldType::Str { max_len } => {
+                let pieces = ["a", "é", "€", "😀", " "];
+                let len = (s % (u64::from(*max_len) + 1)) as usize;
+                let mut text = String::new();
+                let mut z = s;
+                loop {
+                    z = mix(z);
+                    let p = pieces[(z % pieces.len() as u64) as usize];
+                    if text.len() + p.len() > len {
+                        break;
+                    }
+                    text.push_str(p);
+                }
+                f.set_str(words, &text)
+            }
+        };
+        r.expect("generated values fit their field");
+    }
+}
+
+/// One entity to build: id gap from the previous one, kind, value seed.
+type EntitySpec = (u32, u16, u64);
+
+fn build(layout: &Layout, tick: u32, room_seed: u64, entities: &[EntitySpec]) -> Snapshot {
+    let schema = layout.schema();
+    let mut s = Snapshot::new(layout);
+    s.clear(layout, tick);
+    fill(&layout.room, &schema.room, s.room_mut(), room_seed);
+    let mut id = 0u32;
+    for (i, &(gap, kind, seed)) in entities.iter().enumerate() {
+        id = if i == 0 { gap } else { id + 1 + gap };
+        let kind = kind % layout.kinds.len() as u16;
+        let words = s.push(layout, id, kind).expect("ids increase");
+        let k = usize::from(kind);
+        fill(&layout.kinds[k], &schema.kinds[k].fields, words, seed);
+    }
+    s
+}
+
+/// The world at `tick`: ten entities, some absent at some ticks, some still, some changing.
+fn world(tick: u32) -> Snapshot {
+    let layout = layout();
+    let entities: Vec<EntitySpec> = (0..10u32)
+        .filter(|i| i.wrapping_add(tick) % 4 != 1)
+        .map(|i| {
+            let seed = if i % 3 == 0 {
+                u64::from(i)
+            } else {
+                (u64::from(i) << 32) | u64::from(tick)
+            };
+            (1, (i % 3) as u16, seed)
+        })
+        .collect();
+    build(&layout, tick, u64::from(tick / 2), &entities)
+}
+
+fn encode(cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_snapshot(
+        &layout(),
+        cur,
+        base,
+        seq,
+        &mut EncodeScratch::default(),
+        &mut out,
+    );
+    out
+}
+
+fn control<T>(encode: impl FnOnce(&T, &mut Vec<u8>), m: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(m, &mut out);
+    out
+}
+
+fn client_frame(m: ClientMessage) -> Vec<u8> {
+    control(ClientMessage::encode, &m)
+}
+
+fn server_frame(m: ServerMessage) -> Vec<u8> {
+    control(ServerMessage::encode, &m)
+}
+
+fn hello(resume: Option<ResumeRequest>) -> Vec<u8> {
+    client_frame(ClientMessage::Hello(Hello {
+        wire_version: WIRE_VERSION,
+        protocol_hash: Some(layout().protocol_hash()),
+        room: "lobby".into(),
+        auth_token: "secret".into(),
+        resume,
+    }))
+}
+
+fn welcome(resumed: bool) -> Vec<u8> {
+    server_frame(ServerMessage::Welcome(Welcome {
+        client_id: 3,
+        player: Some(4),
+        tick_rate: 30,
+        tick: 100,
+        tick_fraction: 99,
+        schema: schema(),
+        resume_token: [9; 16],
+        resumed,
+    }))
+}
+
+fn input(ack: Option<u32>, newest_seq: u32, ticks: &[u32]) -> Vec<u8> {
+    let layout = layout();
+    let mut p = InputPacket::default();
+    p.clear(layout.input.words);
+    p.ack = ack;
+    p.newest_seq = newest_seq;
+    for (k, &t) in ticks.iter().enumerate() {
+        let mut words = vec![0; layout.input.words];
+        fill(
+            &layout.input,
+            &layout.schema().input,
+            &mut words,
+            u64::from(newest_seq) + k as u64,
+        );
+        assert!(p.push_older(t, &words));
+    }
+    let mut out = Vec::new();
+    p.encode(&layout, &mut out);
+    out
+}
+
+/// Which decoder a valid frame is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Client,
+    Server,
+    Input,
+    Snapshot,
+}
+
+#[derive(Debug)]
+struct Valid {
+    kind: Kind,
+    bytes: Vec<u8>,
+}
+
+/// Valid frames of every type and variant.
+fn valid() -> &'static [Valid] {
+    static VALID: OnceLock<Vec<Valid>> = OnceLock::new();
+    VALID.get_or_init(|| {
+        let mut v = Vec::new();
+        let mut add = |kind, bytes| v.push(Valid { kind, bytes });
+        let resume = ResumeRequest {
+            token: [9; 16],
+            last_tick: Some(101),
+        };
+        add(Kind::Client, hello(None));
+        add(Kind::Client, hello(Some(resume)));
+        add(
+            Kind::Client,
+            client_frame(ClientMessage::Ping {
+                client_time_us: u64::MAX,
+            }),
+        );
+        add(
+            Kind::Client,
+            client_frame(ClientMessage::Signal(Signal::Candidate {
+                candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host".into(),
+                mid: Some("0".into()),
+            })),
+        );
+        add(
+            Kind::Client,
+            client_frame(ClientMessage::Event {
+                payload: vec![7; 33],
+            }),
+        );
+        add(Kind::Client, client_frame(ClientMessage::Leave));
+        add(Kind::Server, welcome(false));
+        add(Kind::Server, welcome(true));
+        add(
+            Kind::Server,
+            server_frame(ServerMessage::Pong(Pong {
+                client_time_us: 5,
+                tick: 101,
+                tick_fraction: 7,
+            })),
+        );
+        add(
+            Kind::Server,
+            server_frame(ServerMessage::Signal(Signal::Offer { sdp: "v=0".into() })),
+        );
+        add(
+            Kind::Server,
+            server_frame(ServerMessage::Close(CloseReason::new(
+                CloseCode::KICKED,
+                "bye",
+            ))),
+        );
+        add(Kind::Input, input(None, 0, &[]));
+        add(Kind::Input, input(Some(101), 0, &[104]));
+        add(Kind::Input, input(Some(102), 12, &[110, 109, 109, 101]));
+        add(
+            Kind::Input,
+            input(Some(u32::MAX - 1), u32::MAX, &[9, 8, 7, 6, 5, 4, 3, 2]),
+        );
+        add(Kind::Snapshot, encode(&world(100), None, None));
+        add(
+            Kind::Snapshot,
+            encode(&world(101), Some(&world(100)), Some(0)),
+        );
+        add(
+            Kind::Snapshot,
+            encode(&world(102), Some(&world(101)), Some(1)),
+        );
+        add(Kind::Snapshot, encode(&world(140), Some(&world(100)), None));
+        let mut same = world(100);
+        same.tick = 103;
+        add(Kind::Snapshot, encode(&same, Some(&world(100)), Some(2)));
+        let mut empty = Snapshot::new(&layout());
+        empty.tick = 77;
+        add(Kind::Snapshot, encode(&empty, None, None));
+        v
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every decoder at once.
+// ---------------------------------------------------------------------------------------------
+
+/// Which decoders accepted a frame.
+#[derive(Debug, Default)]
+struct Accepted {
+    client: bool,
+    server: bool,
+    input: bool,
+    snapshot: bool,
+}
+
+impl Accepted {
+    fn by(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Client => self.client,
+            Kind::Server => self.server,
+            Kind::Input => self.input,
+            Kind::Snapshot => self.snapshot,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.client || self.server || self.input || self.snapshot
+    }
+}
+
+/// Errors of every decoder for one frame.
+#[derive(Debug)]
+struct Errors {
+    client: Option<DecodeError>,
+    server: Option<DecodeError>,
+    input: Option<DecodeError>,
+    snapshot: Option<DecodeError>,
+}
+
+impl Errors {
+    fn of(&self, kind: Kind) -> Option<DecodeError> {
+        match kind {
+            Kind::Client => self.client,
+            Kind::Server => self.server,
+            Kind::Input => self.input,
+            Kind::Snapshot => self.snapshot,
+        }
+    }
+}
+
+/// Runs every decoder on `frame` (snapshots with the world at their baseline available), checks
+/// frame-type errors, agreement between header peek and decode, and round trips of whatever
+/// decodes.
+fn decode_all(frame: &[u8]) -> (Accepted, Errors) {
+    let layout = layout();
+    let client = ClientMessage::decode(frame);
+    let server = ServerMessage::decode(frame);
+    let mut packet = InputPacket::default();
+    let input = packet.decode(&layout, frame);
+    let peek = peek_snapshot_header(frame);
+    let mut scratch = DecodeScratch::default();
+    let mut bare = Snapshot::default();
+    let no_base = decode_snapshot(&layout, frame, |_| None, &mut scratch, &mut bare);
+    let base = peek.ok().and_then(|h| h.baseline).map(world);
+    let mut out = Snapshot::default();
+    let snapshot = decode_snapshot(
+        &layout,
+        frame,
+        |t| base.as_ref().filter(|b| b.tick == t),
+        &mut scratch,
+        &mut out,
+    );
+
+    match frame.first().copied() {
+        None => {
+            assert_eq!(client, Err(DecodeError::UnexpectedEnd));
+            assert_eq!(server, Err(DecodeError::UnexpectedEnd));
+            assert_eq!(input, Err(DecodeError::UnexpectedEnd));
+            assert_eq!(peek, Err(DecodeError::UnexpectedEnd));
+        }
+        Some(b) => {
+            if b != FRAME_CONTROL && frame.len() <= MAX_FRAME_LEN {
+                assert_eq!(client, Err(DecodeError::UnknownFrame(b)));
+                assert_eq!(server, Err(DecodeError::UnknownFrame(b)));
+            }
+            if b != FRAME_INPUT {
+                assert_eq!(input, Err(DecodeError::UnknownFrame(b)));
+            }
+            if b != FRAME_SNAPSHOT {
+                assert_eq!(peek, Err(DecodeError::UnknownFrame(b)));
+            }
+        }
+    }
+    if frame.len() > MAX_FRAME_LEN {
+        assert_eq!(client, Err(DecodeError::LimitExceeded));
+        assert_eq!(server, Err(DecodeError::LimitExceeded));
+    }
+
+    match peek {
+        Err(e) => {
+            assert_eq!(no_base, Err(e), "peek and decode disagree");
+            assert_eq!(snapshot, Err(e), "peek and decode disagree");
+        }
+        Ok(h) => {
+            match h.baseline {
+                Some(b) => {
+                    assert!(b < h.tick);
+                    assert_eq!(no_base, Err(DecodeError::MissingBaseline(b)));
+                }
+                None => assert_eq!(no_base, snapshot),
+            }
+            if let Ok(d) = snapshot {
+                assert_eq!(d, h);
+            }
+        }
+    }
+
+    if let Ok(m) = &client {
+        let bytes = client_frame(m.clone());
+        assert!(bytes.len() <= frame.len());
+        assert_eq!(ClientMessage::decode(&bytes).as_ref(), Ok(m));
+    }
+    if let Ok(m) = &server {
+        let bytes = server_frame(m.clone());
+        assert!(bytes.len() <= frame.len());
+        let back = ServerMessage::decode(&bytes).expect("re-encoded server message decodes");
+        assert_eq!(server_frame(back), bytes);
+    }
+    if input.is_ok() {
+        assert!(packet.len() <= tickwire_protocol::input::MAX_INPUTS_PER_PACKET);
+        let mut bytes = Vec::new();
+        packet.encode(&layout, &mut bytes);
+        let mut back = InputPacket::default();
+        back.decode(&layout, &bytes)
+            .expect("re-encoded input decodes");
+        assert_eq!(back, packet);
+    }
+    if let Ok(h) = snapshot {
+        assert_eq!(out.tick, h.tick);
+        let ids = out.ids();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order");
+        assert_round_trip(&out, base.as_ref(), h.last_input_seq);
+    }
+
+    (
+        Accepted {
+            client: client.is_ok(),
+            server: server.is_ok(),
+            input: input.is_ok(),
+            snapshot: snapshot.is_ok(),
+        },
+        Errors {
+            client: client.err(),
+            server: server.err(),
+            input: input.err(),
+            snapshot: snapshot.err(),
+        },
+    )
+}
+
+/// `cur` encodes (in full, and as a delta against an older `base`) and decodes back to itself.
+fn assert_round_trip(cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) {
+    let layout = layout();
+    let mut scratch = DecodeScratch::default();
+    let mut out = Snapshot::default();
+    let full = encode(cur, None, seq);
+    let h = decode_snapshot(&layout, &full, |_| None, &mut scratch, &mut out)
+        .unwrap_or_else(|e| panic!("full snapshot {full:02x?} does not decode: {e}"));
+    assert_eq!(
+        (h.tick, h.baseline, h.last_input_seq),
+        (cur.tick, None, seq)
+    );
+    assert_eq!(&out, cur);
+    if let Some(base) = base.filter(|b| b.tick < cur.tick) {
+        let delta = encode(cur, Some(base), seq);
+        let h = decode_snapshot(&layout, &delta, |_| Some(base), &mut scratch, &mut out)
+            .unwrap_or_else(|e| panic!("delta {delta:02x?} does not decode: {e}"));
+        assert_eq!(h.baseline, Some(base.tick));
+        assert_eq!(&out, cur);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    FlipBit(usize),
+    Truncate(usize),
+    Append(Vec<u8>),
+    Set(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        3 => any::<usize>().prop_map(Mutation::FlipBit),
+        1 => any::<usize>().prop_map(Mutation::Truncate),
+        1 => prop::collection::vec(any::<u8>(), 1..8).prop_map(Mutation::Append),
+        2 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        1 => any::<usize>().prop_map(Mutation::Remove),
+    ]
+}
+
+fn apply(frame: &mut Vec<u8>, m: &Mutation) {
+    let len = frame.len();
+    match m {
+        Mutation::FlipBit(i) if len > 0 => frame[(i / 8) % len] ^= 1 << (i % 8),
+        Mutation::Truncate(n) => frame.truncate(n % (len + 1)),
+        Mutation::Append(bytes) => frame.extend_from_slice(bytes),
+        Mutation::Set(i, b) if len > 0 => frame[i % len] = *b,
+        Mutation::Insert(i, b) => frame.insert(i % (len + 1), *b),
+        Mutation::Remove(i) if len > 0 => {
+            frame.remove(i % len);
+        }
+        _ => {}
+    }
+}
+
+/// A valid frame (its index) with one to four mutations applied.
+fn mutated_frame() -> impl Strategy<Value = (usize, Vec<u8>)> {
+    (0..valid().len(), prop::collection::vec(mutation(), 1..5)).prop_map(|(i, ms)| {
+        let mut f = valid()[i].bytes.clone();
+        for m in &ms {
+            apply(&mut f, m);
+        }
+        (i, f)
+    })
+}
+
+/// Random bytes, mostly starting with a known frame type.
+fn random_frame() -> impl Strategy<Value = Vec<u8>> {
+    let first = prop_oneof![
+        Just(FRAME_CONTROL),
+        Just(FRAME_SNAPSHOT),
+        Just(FRAME_INPUT),
+        any::<u8>()
+    ];
+    (
+        first,
+        prop::collection::vec(any::<u8>(), 0..160),
+        any::<bool>(),
+    )
+        .prop_map(|(first, mut rest, typed)| {
+            if typed {
+                rest.insert(0, first);
+            }
+            rest
+        })
+}
+
+/// A frame for a session: valid, mutated or random.
+fn any_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        2 => (0..valid().len()).prop_map(|i| valid()[i].bytes.clone()),
+        3 => mutated_frame().prop_map(|(_, f)| f),
+        1 => random_frame(),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions in each state.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServerState {
+    AwaitingHello,
+    AwaitingAccept,
+    Established,
+    Closed,
+}
+
+fn server_in(state: ServerState) -> ServerSession {
+    let layout = layout();
+    let config = ServerConfig {
+        history: 4,
+        ..ServerConfig::default()
+    };
+    let mut s = ServerSession::new(layout, config);
+    let now = TickTime {
+        tick: 100,
+        fraction: 0,
+    };
+    if state == ServerState::AwaitingHello {
+        return s;
+    }
+    s.handle_frame(now, &hello(None)).expect("valid hello");
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Hello { .. })));
+    if state == ServerState::AwaitingAccept {
+        return s;
+    }
+    s.accept(now, 3, Some(4), [9; 16], None);
+    let mut scratch = EncodeScratch::default();
+    let mut out = Vec::new();
+    for tick in 100..103 {
+        let w = world(tick);
+        s.write_snapshot(tick, &mut scratch, |snap| snap.copy_from(&w));
+        while s.poll_transmit(&mut out).is_some() {}
+    }
+    if state == ServerState::Established {
+        return s;
+    }
+    s.close(CloseReason::new(CloseCode::NORMAL, "done"));
+    while s.poll_transmit(&mut out).is_some() {}
+    assert!(s.is_closed());
+    s
+}
+
+/// Feeds `frame` to a server session and checks what it does with it.
+fn feed_server(s: &mut ServerSession, tick: u32, frame: &[u8]) {
+    let layout = layout();
+    let was_closed = s.is_closed();
+    let was_established = s.is_established();
+    let r = s.handle_frame(TickTime { tick, fraction: 0 }, frame);
+    while let Some(ev) = s.poll_event() {
+        if let ServerEvent::Hello { .. } = ev {
+            assert!(!was_established);
+        }
+    }
+    let mut out = Vec::new();
+    let mut last_control = None;
+    while let Some(ch) = s.poll_transmit(&mut out) {
+        match ch {
+            Channel::Reliable => {
+                last_control =
+                    Some(ServerMessage::decode(&out).expect("the server sends valid frames"));
+            }
+            Channel::Unreliable => {
+                peek_snapshot_header(&out).expect("the server sends valid snapshots");
+            }
+        }
+    }
+    match r {
+        Ok(()) => {
+            assert!(!was_closed);
+            let mut p = InputPacket::default();
+            assert!(
+                ClientMessage::decode(frame).is_ok() || p.decode(&layout, frame).is_ok(),
+                "a session took a frame its decoders refuse: {frame:02x?}"
+            );
+        }
+        Err(SessionError::NotEstablished) => assert!(was_closed),
+        Err(SessionError::Closed(reason)) => {
+            assert!(!was_closed);
+            assert!(s.is_closed(), "an error must close the session");
+            assert_eq!(last_control, Some(ServerMessage::Close(reason)));
+        }
+        Err(e) => panic!("unexpected server session error {e:?}"),
+    }
+    if s.is_established() {
+        s.drain_inputs(tick, |_, words| assert_eq!(words.len(), layout.input.words));
+        let w = world(tick);
+        s.write_snapshot(tick, &mut EncodeScratch::default(), |snap| {
+            snap.copy_from(&w)
+        });
+        let base = s.acked().map(world);
+        assert_eq!(s.poll_transmit(&mut out), Some(Channel::Unreliable));
+        let mut decoded = Snapshot::default();
+        decode_snapshot(
+            &layout,
+            &out,
+            |t| base.as_ref().filter(|b| b.tick == t),
+            &mut DecodeScratch::default(),
+            &mut decoded,
+        )
+        .expect("the server's snapshot decodes against the acked world");
+        assert_eq!(decoded, w);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientState {
+    Idle,
+    Handshaking,
+    Established,
+    Closed,
+}
+
+fn client_in(state: ClientState) -> ClientSession {
+    let mut c = ClientSession::new(ClientConfig {
+        history: 4,
+        ..ClientConfig::default()
+    });
+    if state == ClientState::Idle {
+        return c;
+    }
+    c.connect(0);
+    let mut out = Vec::new();
+    while c.poll_transmit(&mut out).is_some() {}
+    if state == ClientState::Handshaking {
+        return c;
+    }
+    c.handle_frame(10, &welcome(false)).expect("valid welcome");
+    c.handle_frame(20, &encode(&world(100), None, None))
+        .expect("valid snapshot");
+    assert_eq!(c.world(), Some(&world(100)));
+    while c.poll_event().is_some() {}
+    while c.poll_transmit(&mut out).is_some() {}
+    if state == ClientState::Established {
+        return c;
+    }
+    c.leave();
+    while c.poll_transmit(&mut out).is_some() {}
+    assert!(c.is_closed());
+    c
+}
+
+/// Feeds `frame` to a client session and checks what it does with it.
+fn feed_client(c: &mut ClientSession, now_us: u64, frame: &[u8], connected: bool) -> bool {
+    let r = c.handle_frame(now_us, frame);
+    let mut closed = None;
+    while let Some(ev) = c.poll_event() {
+        match ev {
+            ClientEvent::Snapshot(h) => {
+                assert_eq!(c.world().map(|w| w.tick), Some(h.tick));
+            }
+            ClientEvent::Closed(reason) => closed = Some(reason),
+            _ => {}
+        }
+    }
+    match &r {
+        Ok(()) => {
+            assert!(connected && !c.is_closed());
+            assert!(
+                ServerMessage::decode(frame).is_ok() || frame.first() == Some(&FRAME_SNAPSHOT),
+                "a session took a frame its decoders refuse: {frame:02x?}"
+            );
+        }
+        Err(SessionError::NotEstablished) => assert!(!connected),
+        Err(SessionError::Closed(reason) | SessionError::PeerClosed(reason)) => {
+            assert!(connected && c.is_closed());
+            assert_eq!(closed.as_ref(), Some(reason));
+        }
+        Err(e) => panic!("unexpected client session error {e:?}"),
+    }
+    if c.is_established() {
+        let words = vec![0; c.layout().expect("layout").input.words];
+        c.send_input(now_us, &words)
+            .expect("input on an established session");
+    }
+    let mut out = Vec::new();
+    while let Some(ch) = c.poll_transmit(&mut out) {
+        match ch {
+            Channel::Reliable => {
+                ClientMessage::decode(&out).expect("the client sends valid control frames");
+            }
+            Channel::Unreliable => {
+                let layout = c.layout().expect("layout").clone();
+                InputPacket::default()
+                    .decode(&layout, &out)
+                    .expect("the client sends valid input frames");
+            }
+        }
+    }
+    connected && !c.is_closed()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn valid_frames_decode_and_re_encode_to_the_same_bytes() {
+    let layout = layout();
+    for (i, v) in valid().iter().enumerate() {
+        let (accepted, _) = decode_all(&v.bytes);
+        assert!(
+            accepted.by(v.kind),
+            "valid frame {i} ({:?}) refused",
+            v.kind
+        );
+        let again = match v.kind {
+            Kind::Client => client_frame(ClientMessage::decode(&v.bytes).unwrap()),
+            Kind::Server => server_frame(ServerMessage::decode(&v.bytes).unwrap()),
+            Kind::Input => {
+                let mut p = InputPacket::default();
+                p.decode(&layout, &v.bytes).unwrap();
+                let mut out = Vec::new();
+                p.encode(&layout, &mut out);
+                out
+            }
+            Kind::Snapshot => {
+                let h = peek_snapshot_header(&v.bytes).unwrap();
+                let base = h.baseline.map(world);
+                let mut out = Snapshot::default();
+                decode_snapshot(
+                    &layout,
+                    &v.bytes,
+                    |_| base.as_ref(),
+                    &mut DecodeScratch::default(),
+                    &mut out,
+                )
+                .unwrap();
+                encode(&out, base.as_ref(), h.last_input_seq)
+            }
+        };
+        assert_eq!(
+            again, v.bytes,
+            "valid frame {i} ({:?}) re-encodes differently",
+            v.kind
+        );
+    }
+}
+
+#[test]
+fn every_strict_prefix_of_a_valid_frame_is_refused() {
+    for (i, v) in valid().iter().enumerate() {
+        for n in 0..v.bytes.len() {
+            let (accepted, errors) = decode_all(&v.bytes[..n]);
+            assert!(!accepted.by(v.kind), "frame {i} cut to {n} bytes decodes");
+            let e = errors.of(v.kind).expect("an error");
+            // A cut frame runs out of bytes (postcard reports its own error), or, in a creation
+            // section, has fewer bits left than the entity count needs.
+            let ok = match v.kind {
+                _ if n == 0 => e == DecodeError::UnexpectedEnd,
+                Kind::Client | Kind::Server => e == DecodeError::BadMessage,
+                Kind::Input => e == DecodeError::UnexpectedEnd,
+                Kind::Snapshot => {
+                    matches!(e, DecodeError::UnexpectedEnd | DecodeError::BadEntityIndex)
+                }
+            };
+            assert!(ok, "frame {i} ({:?}) cut to {n} bytes gave {e:?}", v.kind);
+        }
+    }
+}
+
+#[test]
+fn empty_worlds_encode_at_every_tick() {
+    // A full snapshot without entities has no creation section; the encoder once wrote an
+    // empty one anyway, which broke decoding whenever it spilled into a new byte.
+    let layout = layout();
+    let empty = Snapshot::new(&layout);
+    for tick in (0..300).chain([u32::MAX - 1, u32::MAX]) {
+        let mut s = empty.clone();
+        s.tick = tick;
+        for seq in [None, Some(0), Some(1000)] {
+            assert_round_trip(&s, None, seq);
+        }
+    }
+}
+
+#[test]
+fn oversized_frames_are_refused_with_a_limit_error() {
+    let layout = layout();
+    let mut big = hello(None);
+    big.resize(MAX_FRAME_LEN + 1, 0);
+    assert_eq!(ClientMessage::decode(&big), Err(DecodeError::LimitExceeded));
+    assert_eq!(ServerMessage::decode(&big), Err(DecodeError::LimitExceeded));
+    let mut big_input = input(Some(1), 0, &[2]);
+    big_input.resize(MAX_FRAME_LEN + 1, 0);
+    assert_eq!(
+        InputPacket::default().decode(&layout, &big_input),
+        Err(DecodeError::LimitExceeded)
+    );
+    let mut s = server_in(ServerState::Established);
+    match s.handle_frame(TickTime::default(), &big_input) {
+        Err(SessionError::Closed(reason)) => assert_eq!(reason.code, CloseCode::MESSAGE_TOO_LARGE),
+        other => panic!("oversized frame gave {other:?}"),
+    }
+    assert!(s.is_closed());
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn random_bytes_are_refused_or_round_trip(frame in random_frame()) {
+        decode_all(&frame);
+    }
+
+    #[test]
+    fn mutated_frames_are_refused_or_round_trip((_, frame) in mutated_frame()) {
+        decode_all(&frame);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn bytes_after_a_valid_frame_are_trailing_bytes(
+        i in 0..valid().len(),
+        tail in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let v = &valid()[i];
+        let mut frame = v.bytes.clone();
+        frame.extend_from_slice(&tail);
+        let (accepted, errors) = decode_all(&frame);
+        prop_assert!(!accepted.by(v.kind));
+        prop_assert_eq!(errors.of(v.kind), Some(DecodeError::TrailingBytes));
+    }
+
+    #[test]
+    fn a_flipped_type_byte_is_an_unknown_frame(i in 0..valid().len(), b in any::<u8>()) {
+        let v = &valid()[i];
+        let mut frame = v.bytes.clone();
+        frame[0] = b;
+        let (accepted, errors) = decode_all(&frame);
+        let own_type = match v.kind {
+            Kind::Client | Kind::Server => FRAME_CONTROL,
+            Kind::Input => FRAME_INPUT,
+            Kind::Snapshot => FRAME_SNAPSHOT,
+        };
+        if b != own_type {
+            prop_assert_eq!(errors.of(v.kind), Some(DecodeError::UnknownFrame(b)));
+        } else {
+            prop_assert!(accepted.by(v.kind));
+        }
+        if ![FRAME_CONTROL, FRAME_INPUT, FRAME_SNAPSHOT].contains(&b) {
+            prop_assert!(!accepted.any());
+        }
+    }
+
+    #[test]
+    fn random_worlds_round_trip(
+        base_tick in 0u32..1_000_000,
+        advance in 1u32..100,
+        room in any::<(u64, u64)>(),
+        base in prop::collection::vec((0u32..5, 0u16..3, any::<u64>()), 0..20),
+        cur in prop::collection::vec((0u32..5, 0u16..3, any::<u64>()), 0..20),
+        seq in prop::option::of(0u32..u32::MAX),
+    ) {
+        let layout = layout();
+        let base = build(&layout, base_tick, room.0, &base);
+        let cur = build(&layout, base_tick + advance, room.1, &cur);
+        assert_round_trip(&cur, Some(&base), seq);
+        assert_round_trip(&base, Some(&cur), seq);
+        let mut same = base.clone();
+        same.tick += advance;
+        assert_round_trip(&same, Some(&base), seq);
+    }
+
+    #[test]
+    fn random_schema_bytes_never_panic_the_layout_compiler(
+        bytes in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..200),
+            (prop::collection::vec(mutation(), 1..4)).prop_map(|ms| {
+                let mut b = schema().to_bytes();
+                for m in &ms {
+                    apply(&mut b, m);
+                }
+                b
+            }),
+        ],
+    ) {
+        let Ok(schema) = postcard::from_bytes::<Schema>(&bytes) else {
+            return Ok(());
+        };
+        let Ok(layout) = Layout::new(&schema) else {
+            return Ok(());
+        };
+        prop_assert_eq!(layout.protocol_hash(), schema.protocol_hash());
+        let mut s = Snapshot::new(&layout);
+        s.tick = 10;
+        let mut frame = Vec::new();
+        encode_snapshot(&layout, &s, None, None, &mut EncodeScratch::default(), &mut frame);
+        let mut out = Snapshot::default();
+        let h = decode_snapshot(&layout, &frame, |_| None, &mut DecodeScratch::default(), &mut out);
+        prop_assert_eq!(h.map(|h| h.tick), Ok(10));
+        prop_assert_eq!(out, s);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn server_sessions_survive_any_frames(
+        state in prop_oneof![
+            Just(ServerState::AwaitingHello),
+            Just(ServerState::AwaitingAccept),
+            Just(ServerState::Established),
+            Just(ServerState::Closed),
+        ],
+        frames in prop::collection::vec(any_frame(), 1..6),
+    ) {
+        let mut s = server_in(state);
+        for (k, f) in frames.iter().enumerate() {
+            feed_server(&mut s, 103 + k as u32, f);
+        }
+    }
+
+    #[test]
+    fn client_sessions_survive_any_frames(
+        state in prop_oneof![
+            Just(ClientState::Idle),
+            Just(ClientState::Handshaking),
+            Just(ClientState::Established),
+            Just(ClientState::Closed),
+        ],
+        frames in prop::collection::vec(any_frame(), 1..6),
+    ) {
+        let mut c = client_in(state);
+        let mut connected = matches!(state, ClientState::Handshaking | ClientState::Established);
+        for (k, f) in frames.iter().enumerate() {
+            connected = feed_client(&mut c, 1_000_000 + 50_000 * k as u64, f, connected);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Fuzz target `snapshot`: see `tickwire_protocol_fuzz::snapshot` and the crate README.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tickwire_protocol_fuzz::snapshot(data));
