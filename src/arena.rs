@@ -104,6 +104,18 @@ impl Arena {
         (z >> 40) as f32 / (1u64 << 24) as f32
     }
 
+    /// Every player: id, position, heading (degrees), hp; in id order.
+    pub fn players(&self) -> impl Iterator<Item = (EntityId, Vec2, f32, u8)> + '_ {
+        self.players
+            .iter()
+            .map(|(&id, p)| (id, p.pos, p.heading, p.hp))
+    }
+
+    /// The entity `client` controls.
+    pub fn player_of(&self, client: ClientId) -> Option<EntityId> {
+        self.by_client.get(&client).copied()
+    }
+
     /// Position of `client`'s player.
     pub fn position(&self, client: ClientId) -> Option<Vec2> {
         self.by_client

@@ -52,9 +52,9 @@ pub struct Config {
     pub write_timeout_ms: u64,
     /// Largest message accepted from a client, in bytes. Default 65,536.
     pub max_message_size: usize,
-    /// Sustained messages per second a client may send. Default 60.
+    /// Sustained messages per second a client may send. Default 120.
     pub client_rate_limit: u32,
-    /// Messages a client may send in a burst above the rate. Default 120.
+    /// Messages a client may send in a burst above the rate. Default 240.
     pub client_rate_burst: u32,
     /// Reliable frames (events, control) queued per client before it is closed as a slow
     /// consumer. Default 256.
@@ -84,8 +84,8 @@ impl Default for Config {
             heartbeat_ms: 5_000,
             write_timeout_ms: 10_000,
             max_message_size: 64 * 1024,
-            client_rate_limit: 60,
-            client_rate_burst: 120,
+            client_rate_limit: 120,
+            client_rate_burst: 240,
             reliable_queue: 256,
             inbound_queue: 65_536,
             history: 32,

@@ -28,6 +28,39 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Run a swarm of bots against a server and report what they measured.
+    Bots(BotsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct BotsArgs {
+    /// Server WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
+    url: String,
+    /// Number of bots.
+    #[arg(long, default_value_t = 100)]
+    bots: usize,
+    /// Measurement length in seconds (after the warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Inputs per bot per second.
+    #[arg(long, default_value_t = 20.0)]
+    input_hz: f64,
+    /// Warm-up in seconds, not measured.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Room to join.
+    #[arg(long, default_value = "arena")]
+    room: String,
+    /// Transport: ws.
+    #[arg(long, default_value = "ws")]
+    transport: tickwire::bots::Transport,
+    /// Seed of the bots' directions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON line instead of a summary.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags override env vars, which override the TOML file, which overrides the defaults.
@@ -100,8 +133,35 @@ fn main() -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Bots(args)) => runtime.block_on(bots(args)),
         None => runtime.block_on(serve(cli.serve)),
     }
+}
+
+async fn bots(args: BotsArgs) -> anyhow::Result<()> {
+    init_logs(LogFormat::Text);
+    let cfg = tickwire::bots::BotConfig {
+        url: args.url,
+        bots: args.bots,
+        seconds: args.seconds,
+        input_hz: args.input_hz,
+        warmup_seconds: args.warmup,
+        room: args.room,
+        seed: args.seed,
+        transport: args.transport,
+        ..tickwire::bots::BotConfig::default()
+    };
+    let report = tickwire::bots::run_swarm(&cfg).await?;
+    let line = serde_json::to_string(&report)?;
+    if args.json {
+        #[expect(clippy::print_stdout, reason = "the report is the command's output")]
+        {
+            println!("{line}");
+        }
+    } else {
+        tracing::info!(report = %line, "swarm finished");
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -91,6 +91,11 @@ async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared
 /// Runs one WebSocket connection to its end.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let cfg = shared.config.clone();
+    if cfg.socket_send_buffer > 0 {
+        // A small kernel buffer bounds what a client that stops reading can hold up; the
+        // outbox keeps only the newest snapshot beyond it.
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(cfg.socket_send_buffer);
+    }
     let handshake = Duration::from_millis(cfg.handshake_timeout_ms);
     let accepted = tokio::time::timeout(
         handshake,

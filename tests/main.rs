@@ -1,1 +1,4 @@
-//! Server integration tests: one binary, real sockets on port 0.
+//! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
+
+mod harness;
+mod server;

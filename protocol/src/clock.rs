@@ -40,8 +40,8 @@ impl ClockSync {
         self.tick_rate
     }
 
-    /// Adds a sample: a request sent at `sent_us` was answered with server tick `tick` and
-    /// `fraction`/65536 of a tick elapsed, and the answer arrived at `now_us`.
+    /// Adds a sample: a request sent at `sent_us` was answered at once with server tick `tick`
+    /// and `fraction`/65536 of a tick elapsed, and the answer arrived at `now_us`.
     pub fn handle_sample(&mut self, sent_us: u64, now_us: u64, tick: u32, fraction: u16) {
         let rtt = now_us.saturating_sub(sent_us);
         let rtt_f = rtt as f64;
@@ -66,6 +66,19 @@ impl ClockSync {
             .min_by_key(|s| s.0)
             .map(|s| s.1);
         self.offset_ticks = best;
+    }
+
+    /// Sets a first estimate from an answer that may have waited at the server (the welcome
+    /// waits for the server's next tick), so it only seeds the tick offset until the first
+    /// real sample: it does not touch the RTT estimate.
+    pub fn seed(&mut self, sent_us: u64, now_us: u64, tick: u32, fraction: u16) {
+        if self.count > 0 {
+            return;
+        }
+        let rtt = now_us.saturating_sub(sent_us) as f64;
+        let server_ticks =
+            f64::from(tick) + f64::from(fraction) / 65536.0 + rtt / 2e6 * self.tick_rate;
+        self.offset_ticks = Some(server_ticks - now_us as f64 / 1e6 * self.tick_rate);
     }
 
     /// Whether any sample has arrived.

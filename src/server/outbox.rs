@@ -71,11 +71,15 @@ impl Outbox {
         self.reliable.push(frame).map_err(|_| Full)
     }
 
-    /// Puts a snapshot in the slot, replacing one not yet sent.
-    pub fn push_snapshot(&self, frame: Vec<u8>) {
-        if let Some(old) = self.snapshot.force_push(frame) {
-            self.superseded.fetch_add(1, Ordering::Relaxed);
-            self.recycle(old);
+    /// Puts a snapshot in the slot, replacing one not yet sent (then returns true).
+    pub fn push_snapshot(&self, frame: Vec<u8>) -> bool {
+        match self.snapshot.force_push(frame) {
+            Some(old) => {
+                self.superseded.fetch_add(1, Ordering::Relaxed);
+                self.recycle(old);
+                true
+            }
+            None => false,
         }
     }
 

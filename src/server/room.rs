@@ -178,8 +178,11 @@ impl Room {
                 after.delta_snapshots - before.delta_snapshots,
                 Ordering::Relaxed,
             );
-            if let Err(reason) = flush(&mut m.session, &m.outbox) {
-                self.closing.push((conn, reason));
+            match flush(&mut m.session, &m.outbox) {
+                Ok(superseded) => {
+                    stats.superseded.fetch_add(superseded, Ordering::Relaxed);
+                }
+                Err(reason) => self.closing.push((conn, reason)),
             }
         }
         for (conn, reason) in std::mem::take(&mut self.closing) {
@@ -227,13 +230,15 @@ impl Room {
     }
 }
 
-/// Moves a session's pending frames to its outbox. `Err` when the client cannot keep up.
-pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<(), CloseReason> {
+/// Moves a session's pending frames to its outbox and returns how many unsent snapshots were
+/// replaced. `Err` when the client cannot keep up.
+pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64, CloseReason> {
     if outbox.is_gone() {
         let mut sink = Vec::new();
         while session.poll_transmit(&mut sink).is_some() {}
-        return Ok(());
+        return Ok(0);
     }
+    let mut superseded = 0;
     let mut result = Ok(());
     loop {
         let mut buf = outbox.buffer();
@@ -247,7 +252,7 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<(), 
                     break;
                 }
             }
-            Some(Channel::Unreliable) => outbox.push_snapshot(buf),
+            Some(Channel::Unreliable) => superseded += u64::from(outbox.push_snapshot(buf)),
             None => {
                 outbox.recycle(buf);
                 break;
@@ -255,5 +260,5 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<(), 
         }
     }
     outbox.wake();
-    result
+    result.map(|()| superseded)
 }

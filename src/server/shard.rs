@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use tickwire_protocol::session::{
-    ServerConfig as SessionConfig, ServerEvent, ServerSession, TickTime,
+    ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, Layout};
 
@@ -233,12 +233,13 @@ impl Shard {
     ) {
         let mut session = ServerSession::new(self.layout.clone(), self.session_config.clone());
         let now = TickTime { tick, ..self.now() };
-        if session.handle_frame(now, hello).is_err() {
+        if let Err(e) = session.handle_frame(now, hello) {
             let _ = flush(&mut session, &outbox);
-            outbox.close(CloseReason::new(
-                CloseCode::BAD_HANDSHAKE,
-                "handshake refused",
-            ));
+            let reason = match e {
+                SessionError::Closed(r) => r,
+                other => CloseReason::new(CloseCode::BAD_HANDSHAKE, other.to_string()),
+            };
+            outbox.close(reason);
             return;
         }
         let Some(ServerEvent::Hello { resume, .. }) = session.poll_event() else {
@@ -289,12 +290,13 @@ impl Shard {
         }
         if resumed.is_none() && room.members.len() >= self.config.max_clients_per_room {
             let max = self.config.max_clients_per_room;
-            session.reject(CloseReason::new(
+            let reason = CloseReason::new(
                 CloseCode::ROOM_FULL,
                 format!("room {room_name} has {max} clients"),
-            ));
+            );
+            session.reject(reason.clone());
             let _ = flush(&mut session, &outbox);
-            outbox.close(CloseReason::new(CloseCode::ROOM_FULL, "room full"));
+            outbox.close(reason);
             return;
         }
         let (client, player, token) = match resumed {
@@ -376,7 +378,7 @@ impl Shard {
             }
             Err(e) => {
                 let reason = match e {
-                    tickwire_protocol::session::SessionError::Closed(r) => r,
+                    SessionError::Closed(r) => r,
                     other => CloseReason::new(CloseCode::INTERNAL, other.to_string()),
                 };
                 tracing::debug!(conn, code = reason.code.name(), message = %reason.message, "closing client");

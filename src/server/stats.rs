@@ -84,6 +84,8 @@ pub struct ShardStats {
     pub inputs: AtomicU64,
     /// Inputs that arrived after their tick.
     pub late_inputs: AtomicU64,
+    /// Snapshots replaced in an outbox before the network task sent them (slow clients).
+    pub superseded: AtomicU64,
     /// Inbound frames waiting when the tick began (queue depth).
     pub queue_depth: AtomicU64,
 }
@@ -180,6 +182,8 @@ pub struct ShardReport {
     pub inputs: u64,
     /// Late inputs.
     pub late_inputs: u64,
+    /// Snapshots superseded before being sent.
+    pub superseded: u64,
     /// Inbound queue depth at the last tick.
     pub queue_depth: u64,
 }
@@ -204,6 +208,7 @@ impl ShardStats {
             delta_snapshots: l(&self.delta_snapshots),
             inputs: l(&self.inputs),
             late_inputs: l(&self.late_inputs),
+            superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
         }
     }

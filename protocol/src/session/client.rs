@@ -35,7 +35,7 @@ pub struct ClientConfig {
     pub input_redundancy: usize,
     /// Time between clock pings, in microseconds. Default 1 s.
     pub ping_interval_us: u64,
-    /// Extra ticks added to an input's target tick to absorb jitter. Default 1.
+    /// Extra ticks added to an input's target tick beyond half a round trip and the RTT variation. Default 0: an input targets the first tick that starts after it arrives (a late one is applied one tick later and counted).
     pub input_margin_ticks: f64,
     /// Input packets waiting to be polled before the oldest is dropped. Default 8.
     pub max_queued_inputs: usize,
@@ -50,7 +50,7 @@ impl Default for ClientConfig {
             history: DEFAULT_HISTORY,
             input_redundancy: 4,
             ping_interval_us: 1_000_000,
-            input_margin_ticks: 1.0,
+            input_margin_ticks: 0.0,
             max_queued_inputs: 8,
         }
     }
@@ -344,7 +344,7 @@ impl ClientSession {
         }
         self.clock = ClockSync::new(w.tick_rate);
         self.clock
-            .handle_sample(self.hello_sent_us, now_us, w.tick, w.tick_fraction);
+            .seed(self.hello_sent_us, now_us, w.tick, w.tick_fraction);
         self.next_ping_us = now_us;
         self.resume_token = Some(w.resume_token);
         self.state = State::Established;
