@@ -4,45 +4,75 @@
 //! cost of a query grows with the entities near the client, not with the room's size, and a
 //! tick costs O(entities + Σ nearby) instead of O(entities × clients).
 
-use std::collections::HashMap;
-
 use glam::Vec2;
 
-/// Entity indices bucketed by cell.
+/// Entity indices bucketed by cell, over the bounding box of this tick's positions.
 #[derive(Debug)]
 pub struct SpatialGrid {
+    base_cell: f32,
     cell: f32,
-    cells: HashMap<(i32, i32), Vec<u32>>,
+    origin: Vec2,
+    cols: i32,
+    rows: i32,
+    cells: Vec<Vec<u32>>,
 }
+
+/// Most cells per side; a huge sparse world gets larger cells instead of a huge grid.
+const MAX_SIDE: i32 = 1024;
 
 impl SpatialGrid {
     /// A grid for views of radius `radius` (> 0).
     pub fn new(radius: f32) -> Self {
+        let cell = radius.max(1.0);
         Self {
-            cell: radius.max(1.0),
-            cells: HashMap::new(),
+            base_cell: cell,
+            cell,
+            origin: Vec2::ZERO,
+            cols: 0,
+            rows: 0,
+            cells: Vec::new(),
         }
     }
 
-    fn key(&self, p: Vec2) -> (i32, i32) {
-        (
-            (p.x / self.cell).floor() as i32,
-            (p.y / self.cell).floor() as i32,
-        )
+    fn coords(&self, p: Vec2) -> (i32, i32) {
+        let c = ((p - self.origin) / self.cell).floor();
+        (c.x as i32, c.y as i32)
     }
 
-    /// Rebuilds from `positions` (entity `i` at `positions[i]`). Cell buffers are kept.
+    /// Rebuilds from `positions` (entity `i` at `positions[i]`). Cell buffers are kept, and
+    /// each cell lists its entities in increasing index order.
     pub fn rebuild(&mut self, positions: &[Vec2]) {
-        for v in self.cells.values_mut() {
+        for v in &mut self.cells {
             v.clear();
         }
-        for (i, &p) in positions.iter().enumerate() {
-            let k = self.key(p);
-            self.cells.entry(k).or_default().push(i as u32);
+        let finite = positions.iter().filter(|p| p.is_finite());
+        let (lo, hi) = finite.fold(
+            (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN)),
+            |(lo, hi), &p| (lo.min(p), hi.max(p)),
+        );
+        if lo.x > hi.x {
+            self.cols = 0;
+            self.rows = 0;
+            return;
         }
-        // Forget cells that stayed empty so a moving crowd does not grow the map forever.
-        if self.cells.len() > 4 * positions.len().max(16) {
-            self.cells.retain(|_, v| !v.is_empty());
+        self.origin = lo;
+        self.cell = self
+            .base_cell
+            .max((hi - lo).max_element() / (MAX_SIDE - 1) as f32);
+        let span = (hi - lo) / self.cell;
+        self.cols = (span.x.floor() as i32 + 1).clamp(1, MAX_SIDE);
+        self.rows = (span.y.floor() as i32 + 1).clamp(1, MAX_SIDE);
+        let n = (self.cols * self.rows) as usize;
+        if self.cells.len() < n {
+            self.cells.resize_with(n, Vec::new);
+        }
+        for (i, &p) in positions.iter().enumerate() {
+            if !p.is_finite() {
+                continue;
+            }
+            let (x, y) = self.coords(p);
+            let (x, y) = (x.clamp(0, self.cols - 1), y.clamp(0, self.rows - 1));
+            self.cells[(y * self.cols + x) as usize].push(i as u32);
         }
     }
 
@@ -50,18 +80,22 @@ impl SpatialGrid {
     /// within `radius` of `center`.
     pub fn query(&self, center: Vec2, radius: f32, positions: &[Vec2], out: &mut Vec<u32>) {
         out.clear();
+        if self.cols == 0 || !center.is_finite() {
+            return;
+        }
         let r2 = radius * radius;
-        let (cx, cy) = self.key(center);
-        let reach = (radius / self.cell).ceil() as i32;
-        for gx in cx - reach..=cx + reach {
-            for gy in cy - reach..=cy + reach {
-                if let Some(v) = self.cells.get(&(gx, gy)) {
-                    out.extend(
-                        v.iter()
-                            .copied()
-                            .filter(|&i| positions[i as usize].distance_squared(center) <= r2),
-                    );
-                }
+        let (x0, y0) = self.coords(center - Vec2::splat(radius));
+        let (x1, y1) = self.coords(center + Vec2::splat(radius));
+        let (x0, x1) = (x0.max(0), x1.min(self.cols - 1));
+        let (y0, y1) = (y0.max(0), y1.min(self.rows - 1));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let cell = &self.cells[(y * self.cols + x) as usize];
+                out.extend(
+                    cell.iter()
+                        .copied()
+                        .filter(|&i| positions[i as usize].distance_squared(center) <= r2),
+                );
             }
         }
         out.sort_unstable();
@@ -102,5 +136,26 @@ mod tests {
             assert_eq!(out, brute);
             assert!(!out.is_empty());
         }
+    }
+
+    #[test]
+    fn a_huge_sparse_world_gets_larger_cells() {
+        let positions = vec![
+            Vec2::new(-1e7, 0.0),
+            Vec2::new(0.0, 0.0),
+            Vec2::new(5.0, 5.0),
+            Vec2::new(1e7, 1e7),
+        ];
+        let mut grid = SpatialGrid::new(10.0);
+        grid.rebuild(&positions);
+        assert!(grid.cols <= MAX_SIDE && grid.rows <= MAX_SIDE);
+        let mut out = Vec::new();
+        grid.query(Vec2::ZERO, 10.0, &positions, &mut out);
+        assert_eq!(out, vec![1, 2]);
+        grid.query(Vec2::new(1e7, 1e7), 1.0, &positions, &mut out);
+        assert_eq!(out, vec![3]);
+        grid.rebuild(&[]);
+        grid.query(Vec2::ZERO, 10.0, &[], &mut out);
+        assert!(out.is_empty());
     }
 }

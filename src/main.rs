@@ -126,11 +126,18 @@ fn init_logs(format: LogFormat) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    // The server's network side runs on one thread: the shards have their own threads, and
+    // a single I/O thread avoids cross-thread wake-ups on every snapshot. The bot swarm, which
+    // decodes for thousands of clients, uses every core.
+    let runtime = match &cli.command {
+        Some(Command::Bots(_)) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .context("starting the async runtime")?;
     match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Bots(args)) => runtime.block_on(bots(args)),

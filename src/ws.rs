@@ -220,11 +220,26 @@ async fn run(
         let mut limit =
             RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
         let idle = Duration::from_millis(cfg.idle_timeout_ms);
+        // One timer for the connection, moved only when it fires: re-arming a timer per
+        // message would cost more than reading the message.
+        let mut last_seen = Instant::now();
+        let idle_timer = tokio::time::sleep(idle);
+        tokio::pin!(idle_timer);
         loop {
             let msg = tokio::select! {
-                m = tokio::time::timeout(idle, stream.next()) => m,
+                m = stream.next() => Ok(m),
+                () = &mut idle_timer => {
+                    let deadline = last_seen + idle;
+                    if Instant::now() < deadline {
+                        idle_timer.as_mut().reset(deadline.into());
+                        continue;
+                    }
+                    Err(())
+                }
                 _ = &mut writer_done_rx => return,
             };
+            let now = Instant::now();
+            last_seen = now;
             let reason = match msg {
                 Err(_) => CloseReason::new(
                     CloseCode::IDLE_TIMEOUT,
@@ -254,7 +269,7 @@ async fn run(
                         .stats
                         .bytes_in
                         .fetch_add(frame.len() as u64, Ordering::Relaxed);
-                    if !limit.allow(Instant::now()) {
+                    if !limit.allow(now) {
                         CloseReason::new(
                             CloseCode::RATE_LIMITED,
                             format!(
@@ -314,7 +329,7 @@ async fn run(
                     let n = f.len();
                     let msg = Message::Binary(Bytes::copy_from_slice(&f));
                     outbox.recycle(f);
-                    match tokio::time::timeout(write_timeout, sink.send(msg)).await {
+                    match send_within(&mut sink, msg, write_timeout).await {
                         Ok(Ok(())) => {
                             outbox.add_sent(n);
                             shared
@@ -353,6 +368,24 @@ async fn run(
     outbox.mark_gone();
     let _ = shard.control.send(Inbound::Closed { conn });
     tracing::debug!(%peer, conn, "connection ended");
+}
+
+/// Sends `msg`, giving up after `limit`. The timer is armed only when the socket does not take
+/// the message at once, which is rare: arming one per message would cost more than the send.
+async fn send_within<S>(
+    sink: &mut S,
+    msg: Message,
+    limit: Duration,
+) -> Result<Result<(), WsError>, ()>
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    let mut send = std::pin::pin!(sink.send(msg));
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(send.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(r) => Ok(r),
+        std::task::Poll::Pending => tokio::time::timeout(limit, send).await.map_err(|_| ()),
+    }
 }
 
 /// Answers a clock ping from the shared tick clock; `None` for any other frame.
