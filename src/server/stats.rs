@@ -186,6 +186,9 @@ pub struct ShardReport {
     pub superseded: u64,
     /// Inbound queue depth at the last tick.
     pub queue_depth: u64,
+    /// Tick durations since start as `[upper bucket edge in µs, count]`, non-empty buckets
+    /// only; subtract two readings for a window.
+    pub tick_histogram_us: Vec<(u64, u64)>,
 }
 
 impl ShardStats {
@@ -210,6 +213,12 @@ impl ShardStats {
             late_inputs: l(&self.late_inputs),
             superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
+            tick_histogram_us: counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| ((i as u64 + 1) * BUCKET_US, *c))
+                .collect(),
         }
     }
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Load scenario: a release server and a bot swarm on this machine, both on 127.0.0.1.
+#
+#   benches/load.sh [--bots N] [--seconds S] [--port P] [-- server flags...]
+#
+# Prints the swarm's JSON line, then one JSON line about the server over the measurement
+# window: CPU in cores (utime + stime from /proc), peak RSS, and the shard counters (tick
+# duration percentiles, overruns, skipped ticks). Both processes stop by themselves.
+#
+# Scenarios of the README:
+#   benches/load.sh --bots 100 --seconds 20
+#   benches/load.sh --bots 1000 --seconds 20 -- --view-radius 600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bots=100 seconds=10 port=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bots) bots=$2; shift 2 ;;
+        --seconds) seconds=$2; shift 2 ;;
+        --port) port=$2; shift 2 ;;
+        --) shift; break ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+if [ "$port" = 0 ]; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+fi
+
+cargo build --release --quiet
+bin=target/release/tickwire
+log=$(mktemp)
+"$bin" --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+
+hz=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+warmup=2
+"$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json &
+swarm=$!
+# The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
+sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
+before=$(curl -fs "http://127.0.0.1:$port/status.json")
+c0=$(cpu); t0=$(date +%s.%N)
+sleep "$(python3 -c "print(max(1.0, $seconds - 1.0))")"
+c1=$(cpu); t1=$(date +%s.%N)
+after=$(curl -fs "http://127.0.0.1:$port/status.json")
+wait "$swarm"
+peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" <<'PY'
+import json, sys
+before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+c0, c1, t0, t1, hz, peak = map(float, sys.argv[3:9])
+def window_quantile(b, a, q):
+    counts = dict(a["tick_histogram_us"])
+    for edge, n in b["tick_histogram_us"]:
+        counts[edge] = counts.get(edge, 0) - n
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    rank, seen = max(1, round(total * q + 0.4999)), 0
+    for edge in sorted(counts):
+        seen += counts[edge]
+        if seen >= rank:
+            return edge / 1000.0
+shards = []
+for b, a in zip(before["shards"], after["shards"]):
+    shards.append({
+        "tick_p50_ms": window_quantile(b, a, 0.5),
+        "tick_p99_ms": window_quantile(b, a, 0.99),
+        "tick_max_ms": window_quantile(b, a, 1.0),
+        "ticks": a["ticks"] - b["ticks"],
+        "overruns": a["overruns"] - b["overruns"],
+        "skipped_ticks": a["skipped_ticks"] - b["skipped_ticks"],
+        "clients": a["clients"],
+        "snapshots": (a["full_snapshots"] + a["delta_snapshots"]) - (b["full_snapshots"] + b["delta_snapshots"]),
+    })
+print(json.dumps({
+    "server_cpu_cores": round((c1 - c0) / hz / (t1 - t0), 4),
+    "window_s": round(t1 - t0, 2),
+    "peak_rss_mib": round(peak / 1024, 1),
+    "inbound_dropped": after["inbound_dropped"],
+    "shards": shards,
+}))
+PY
