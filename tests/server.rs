@@ -230,13 +230,19 @@ async fn resume_within_the_grace_period_continues_with_a_delta() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_stays_bounded_and_others_play_on() {
-    let config = tickwire::Config { socket_send_buffer: 4096, idle_timeout_ms: 60_000, ..test_config() };
+    let config = tickwire::Config {
+        socket_send_buffer: 4096,
+        idle_timeout_ms: 60_000,
+        ..test_config()
+    };
     let ts = start(config).await;
     // A crowd of playing clients makes snapshots large.
     let mut crowd = Vec::new();
     for _ in 0..30 {
         let mut c = connect(&ts.url, "slow").await;
-        crowd.push(tokio::spawn(async move { while c.next_event().await.is_some() {} }));
+        crowd.push(tokio::spawn(async move {
+            while c.next_event().await.is_some() {}
+        }));
     }
     // The silent client joins with a tiny receive buffer, then never reads again. It never
     // acks either, so every snapshot it is sent is a full one.
@@ -244,7 +250,9 @@ async fn a_client_that_stops_reading_stays_bounded_and_others_play_on() {
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(ts.server.local_addr()).await.unwrap();
     let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (mut slow, _) = tokio_tungstenite::client_async(ts.url.as_str(), stream).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(ts.url.as_str(), stream)
+        .await
+        .unwrap();
     send(&mut slow, hello("slow", None)).await;
 
     let mut good = connect(&ts.url, "slow").await;
@@ -263,7 +271,10 @@ async fn a_client_that_stops_reading_stays_bounded_and_others_play_on() {
     })
     .await;
     let report = ts.server.report();
-    assert_eq!(report.open_connections, 32, "nobody was dropped: {report:?}");
+    assert_eq!(
+        report.open_connections, 32,
+        "nobody was dropped: {report:?}"
+    );
     assert!(snapshots > 30);
     assert_eq!(good.stats().decode_errors, 0);
     // Superseded snapshots are dropped, not queued: what the silent client holds up is its
