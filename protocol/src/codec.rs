@@ -171,25 +171,78 @@ pub(crate) fn read_field_full(
 
 /// Writes a changed field: a zigzag delta from the baseline when the field allows it and every
 /// component fits, else the full value.
+#[inline(always)]
 fn write_field_delta(w: &mut BitWriter<'_>, f: &FieldLayout, cur: &[u32], base: &[u32]) {
     if let FieldCodec::Numeric { delta_bits, .. } = f.codec
         && delta_bits > 0
     {
         let range = f.offset..f.offset + f.words;
-        let limit = 1u64 << delta_bits;
-        let fits = cur[range.clone()]
-            .iter()
-            .zip(&base[range.clone()])
-            .all(|(&c, &b)| zigzag(i64::from(c) - i64::from(b)) < limit);
-        w.write_bool(fits);
-        if fits {
-            for (&c, &b) in cur[range.clone()].iter().zip(&base[range]) {
-                w.write(zigzag(i64::from(c) - i64::from(b)) as u32, delta_bits);
-            }
+        let (c, b) = (&cur[range.clone()], &base[range]);
+        // Fixed component counts (all numeric fields have 1 to 3) unroll the loops.
+        let sent = match f.words {
+            1 => write_numeric_delta::<1>(w, c, b, delta_bits),
+            2 => write_numeric_delta::<2>(w, c, b, delta_bits),
+            3 => write_numeric_delta::<3>(w, c, b, delta_bits),
+            _ => write_numeric_delta_slice(w, c, b, delta_bits),
+        };
+        if sent {
             return;
         }
     }
     write_field_full(w, f, cur);
+}
+
+/// Writes the delta flag, and the `N` zigzag deltas if they all fit; returns the flag.
+#[inline(always)]
+fn write_numeric_delta<const N: usize>(
+    w: &mut BitWriter<'_>,
+    cur: &[u32],
+    base: &[u32],
+    delta_bits: u32,
+) -> bool {
+    let z: [u64; N] = std::array::from_fn(|k| zigzag(i64::from(cur[k]) - i64::from(base[k])));
+    // Every delta is below 2^delta_bits iff their bitwise or is.
+    if z.iter().fold(0, |acc, &z| acc | z) >> delta_bits != 0 {
+        w.write_bool(false);
+        return false;
+    }
+    if N as u32 * delta_bits < 32 {
+        // The flag and the deltas in one write (at most 32 bits), in wire order.
+        let (mut packed, mut bits) = (1u32, 1u32);
+        for zk in z {
+            packed |= (zk as u32) << bits;
+            bits += delta_bits;
+        }
+        w.write(packed, bits);
+    } else {
+        w.write_bool(true);
+        for zk in z {
+            w.write(zk as u32, delta_bits);
+        }
+    }
+    true
+}
+
+/// [`write_numeric_delta`] for any number of components.
+fn write_numeric_delta_slice(
+    w: &mut BitWriter<'_>,
+    cur: &[u32],
+    base: &[u32],
+    delta_bits: u32,
+) -> bool {
+    let deltas = || {
+        cur.iter()
+            .zip(base)
+            .map(|(&c, &b)| zigzag(i64::from(c) - i64::from(b)))
+    };
+    let fits = deltas().fold(0, |acc, z| acc | z) >> delta_bits == 0;
+    w.write_bool(fits);
+    if fits {
+        for z in deltas() {
+            w.write(z as u32, delta_bits);
+        }
+    }
+    fits
 }
 
 fn read_field_delta(
@@ -216,17 +269,57 @@ fn read_field_delta(
     read_field_full(r, f, out)
 }
 
+/// Word-slice equality without a `memcmp` call: entities are a few words long, and a few
+/// inline vector operations beat a library call.
+#[inline]
+fn words_eq(a: &[u32], b: &[u32]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let ((a4, a_tail), (b4, b_tail)) = (a.as_chunks::<4>(), b.as_chunks::<4>());
+    let tail_diff = a_tail
+        .iter()
+        .zip(b_tail)
+        .fold(0, |acc, (&x, &y)| acc | (x ^ y));
+    let diff = a4
+        .iter()
+        .zip(b4)
+        .fold([tail_diff, 0, 0, 0], |mut acc, (x, y)| {
+            for i in 0..4 {
+                acc[i] |= x[i] ^ y[i];
+            }
+            acc
+        });
+    diff == [0; 4]
+}
+
+/// Bit `k` set iff word `k` differs, for entities of at most 64 words.
+#[inline(always)]
+fn changed_words(cur: &[u32], base: &[u32]) -> Option<u64> {
+    if cur.len() > 64 || cur.len() != base.len() {
+        return None;
+    }
+    let diff = cur.iter().zip(base).rev();
+    Some(diff.fold(0, |acc, (&c, &b)| acc << 1 | u64::from(c != b)))
+}
+
+#[inline(always)]
 fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
     let mut mask = 0u64;
     for (i, f) in kind.fields.iter().enumerate() {
-        let range = f.offset..f.offset + f.words;
-        if cur[range.clone()] != base[range] {
-            mask |= 1 << i;
-        }
+        let diff = if f.words == 1 {
+            cur[f.offset] ^ base[f.offset]
+        } else {
+            let range = f.offset..f.offset + f.words;
+            (cur[range.clone()].iter().zip(&base[range])).fold(0, |a, (&c, &b)| a | (c ^ b))
+        };
+        mask |= u64::from(diff != 0) << i;
     }
     mask
 }
 
+/// Writes the fields whose bit is set in `mask`, which has no bit past the last field.
+#[inline(always)]
 fn write_changed_fields(
     w: &mut BitWriter<'_>,
     kind: &KindLayout,
@@ -234,10 +327,11 @@ fn write_changed_fields(
     cur: &[u32],
     base: &[u32],
 ) {
-    for (i, f) in kind.fields.iter().enumerate() {
-        if mask & (1 << i) != 0 {
-            write_field_delta(w, f, cur, base);
-        }
+    let mut left = mask;
+    while left != 0 {
+        let i = left.trailing_zeros() as usize;
+        left &= left - 1;
+        write_field_delta(w, &kind.fields[i], cur, base);
     }
 }
 
@@ -330,16 +424,9 @@ fn diff_entities(cur: &Snapshot, base: &Snapshot, scratch: &mut EncodeScratch) {
     while bi < bn && ci < cn {
         let (bid, cid) = (base.ids[bi], cur.ids[ci]);
         if bid == cid {
-            let bw = &base.words[base.starts[bi] as usize..base.starts[bi + 1] as usize];
-            let cw = &cur.words[cur.starts[ci] as usize..cur.starts[ci + 1] as usize];
-            if base.kinds[bi] != cur.kinds[ci] {
-                scratch.touched.push((bi as u32, REMOVED));
-                scratch.created.push(ci as u32);
-            } else if bw != cw {
-                scratch.touched.push((bi as u32, ci as u32));
-            }
-            bi += 1;
-            ci += 1;
+            let n = diff_aligned(cur, ci, base, bi, scratch);
+            bi += n;
+            ci += n;
         } else if bid < cid {
             scratch.touched.push((bi as u32, REMOVED));
             bi += 1;
@@ -354,6 +441,72 @@ fn diff_entities(cur: &Snapshot, base: &Snapshot, scratch: &mut EncodeScratch) {
     scratch.created.extend((ci..cn).map(|c| c as u32));
 }
 
+/// Entities per block in [`diff_aligned`]'s fast path.
+const DIFF_BLOCK: usize = 8;
+
+/// Diffs `base[bi..]` against `cur[ci..]` pairwise while their ids agree, the common case of
+/// a world where few entities come or go; returns how many pairs it consumed.
+///
+/// Blocks of [`DIFF_BLOCK`] unchanged entities (same ids, kinds, word counts and words) are
+/// skipped with a few wide comparisons; other blocks are diffed entity by entity.
+fn diff_aligned(
+    cur: &Snapshot,
+    ci: usize,
+    base: &Snapshot,
+    bi: usize,
+    scratch: &mut EncodeScratch,
+) -> usize {
+    let n = (base.len() - bi).min(cur.len() - ci);
+    // Equal-length subslices let the compiler drop the bounds checks in the loops.
+    let (bids, cids) = (&base.ids[bi..bi + n], &cur.ids[ci..ci + n]);
+    let (bkinds, ckinds) = (&base.kinds[bi..bi + n], &cur.kinds[ci..ci + n]);
+    let (bstarts, cstarts) = (&base.starts[bi..=bi + n], &cur.starts[ci..=ci + n]);
+    let mut j = 0;
+    while j < n {
+        let end = n.min(j + DIFF_BLOCK);
+        if end - j == DIFF_BLOCK {
+            let (bs, cs) = (&bstarts[j..=end], &cstarts[j..=end]);
+            // Word counts agree iff every start is shifted by the same amount.
+            let shift = bs[0].wrapping_sub(cs[0]);
+            let layout_diff = bs
+                .iter()
+                .zip(cs)
+                .fold(0, |acc, (&b, &c)| acc | (b.wrapping_sub(c) ^ shift));
+            let kind_diff = bkinds[j..end]
+                .iter()
+                .zip(&ckinds[j..end])
+                .fold(0, |acc, (&b, &c)| acc | (b ^ c));
+            if layout_diff == 0
+                && kind_diff == 0
+                && words_eq(&bids[j..end], &cids[j..end])
+                && words_eq(
+                    &base.words[bs[0] as usize..bs[DIFF_BLOCK] as usize],
+                    &cur.words[cs[0] as usize..cs[DIFF_BLOCK] as usize],
+                )
+            {
+                j = end;
+                continue;
+            }
+        }
+        for k in j..end {
+            if bids[k] != cids[k] {
+                return k;
+            }
+            let bw = &base.words[bstarts[k] as usize..bstarts[k + 1] as usize];
+            let cw = &cur.words[cstarts[k] as usize..cstarts[k + 1] as usize];
+            let (b, c) = ((bi + k) as u32, (ci + k) as u32);
+            if bkinds[k] != ckinds[k] {
+                scratch.touched.push((b, REMOVED));
+                scratch.created.push(c);
+            } else if !words_eq(bw, cw) {
+                scratch.touched.push((b, c));
+            }
+        }
+        j = end;
+    }
+    n
+}
+
 fn write_updates(
     w: &mut BitWriter<'_>,
     layout: &Layout,
@@ -361,15 +514,20 @@ fn write_updates(
     base: &Snapshot,
     touched: &[(u32, u32)],
 ) {
-    let mut sparse_bits = uvar_bits(touched.len() as u32);
-    let mut prev: i64 = -1;
-    for &(bi, _) in touched {
-        sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
-        prev = i64::from(bi);
-    }
-    let sparse = sparse_bits < base.len();
+    // Sparse if its indices (a uvar each, 4 bits or more) take fewer bits than the dense bitmap
+    // (one bit per baseline entity); no need to count when 4 bits each already do not.
+    let sparse = 4 * (touched.len() + 1) < base.len() && {
+        let mut sparse_bits = uvar_bits(touched.len() as u32);
+        let mut prev: i64 = -1;
+        for &(bi, _) in touched {
+            sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
+            prev = i64::from(bi);
+        }
+        sparse_bits < base.len()
+    };
     w.write_bool(sparse);
     let mut prev_mask = 0u64;
+    let mut cached_mask: (Option<(u16, u64)>, u64) = (None, 0);
     let mut next_index = 0u32;
     if sparse {
         w.write_uvar(touched.len() as u32);
@@ -392,7 +550,17 @@ fn write_updates(
             (0, bw)
         } else {
             let cw = cur.entity(ci as usize).2;
-            (changed_mask(kl, cw, bw), cw)
+            // The field mask depends only on the kind and on which words changed; entities
+            // moving alike share both, so the last mask is reused when they match.
+            let mask = match changed_words(cw, bw) {
+                Some(words) if cached_mask.0 == Some((kind, words)) => cached_mask.1,
+                Some(words) => {
+                    cached_mask = (Some((kind, words)), changed_mask(kl, cw, bw));
+                    cached_mask.1
+                }
+                None => changed_mask(kl, cw, bw),
+            };
+            (mask, cw)
         };
         if mask == prev_mask {
             w.write_bool(true);

@@ -85,6 +85,7 @@ impl Snapshot {
     }
 
     /// The `i`-th entity (in id order): id, kind and words.
+    #[inline]
     pub fn entity(&self, i: usize) -> (EntityId, u16, &[u32]) {
         let w = &self.words[self.starts[i] as usize..self.starts[i + 1] as usize];
         (self.ids[i], self.kinds[i], w)
