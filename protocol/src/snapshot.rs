@@ -139,7 +139,27 @@ impl Snapshot {
     /// Appends a copy of entity `i` of `other`, keeping id order.
     pub fn push_from(&mut self, other: &Snapshot, i: usize) -> Result<(), OrderError> {
         let (id, kind, src) = other.entity(i);
-        self.push_words(id, kind, src.len())?.copy_from_slice(src);
+        if let Some(&last) = self.ids.last()
+            && id <= last
+        {
+            return Err(OrderError { id, last });
+        }
+        self.ids.push(id);
+        self.kinds.push(kind);
+        self.words.extend_from_slice(src);
+        self.starts.push(self.words.len() as u32);
+        Ok(())
+    }
+
+    /// Appends copies of the entities of `other` at `indices` (increasing), e.g. one client's
+    /// view of the world. Stops at the first index out of id order.
+    pub fn extend_from(&mut self, other: &Snapshot, indices: &[u32]) -> Result<(), OrderError> {
+        self.ids.reserve(indices.len());
+        self.kinds.reserve(indices.len());
+        self.starts.reserve(indices.len());
+        for &i in indices {
+            self.push_from(other, i as usize)?;
+        }
         Ok(())
     }
 

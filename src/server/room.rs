@@ -158,10 +158,8 @@ impl Room {
                     Some((grid, radius, c)) => {
                         grid.query(c, radius, positions, view);
                         snap.room_mut().copy_from_slice(world.room());
-                        for &i in view.iter() {
-                            // Indices come sorted from a snapshot whose ids increase.
-                            let _ = snap.push_from(world, i as usize);
-                        }
+                        // Indices come sorted from a snapshot whose ids increase.
+                        let _ = snap.extend_from(world, view);
                     }
                     None => snap.clone_from(world),
                 });
