@@ -34,6 +34,9 @@ pub struct Config {
     pub view_radius: Option<f32>,
     /// Simulation threads; rooms are spread over them by name. Default 1.
     pub shards: usize,
+    /// Threads a shard uses to encode the snapshots of one large room (128 clients or more),
+    /// itself included. Default: the number of CPUs, at most 4.
+    pub encode_threads: usize,
     /// Log format. Default text.
     pub log_format: LogFormat,
     /// Most clients in one room. Default 2000.
@@ -75,6 +78,7 @@ impl Default for Config {
             tick_rate: 30,
             view_radius: None,
             shards: 1,
+            encode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             log_format: LogFormat::Text,
             max_clients_per_room: 2000,
             max_connections: 10_000,
@@ -151,6 +155,9 @@ impl Config {
         }
         if self.shards == 0 || self.shards > 256 {
             return bad("shards", "must be 1..=256");
+        }
+        if self.encode_threads == 0 || self.encode_threads > 64 {
+            return bad("encode_threads", "must be 1..=64");
         }
         if self.max_message_size < 1024 {
             return bad("max_message_size", "must be at least 1024");

@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Simulation threads [default: 1].
     #[arg(long, env = "TICKWIRE_SHARDS")]
     shards: Option<usize>,
+    /// Threads encoding one large room's snapshots [default: CPUs, at most 4].
+    #[arg(long, env = "TICKWIRE_ENCODE_THREADS")]
+    encode_threads: Option<usize>,
     /// Log format [default: text].
     #[arg(long, env = "TICKWIRE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
@@ -103,6 +106,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.shards {
             c.shards = v;
+        }
+        if let Some(v) = self.encode_threads {
+            c.encode_threads = v;
         }
         if let Some(v) = self.log_format {
             c.log_format = v;

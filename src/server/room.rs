@@ -27,6 +27,115 @@ pub(crate) struct Member {
     pub(crate) outbox: Arc<Outbox>,
 }
 
+/// The connected clients of a room: a dense vector (ticked in parallel chunks) with an index
+/// by connection.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    list: Vec<(ConnId, Member)>,
+    index: HashMap<ConnId, usize>,
+}
+
+impl Members {
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn insert(&mut self, conn: ConnId, m: Member) {
+        if let Some(&i) = self.index.get(&conn) {
+            self.list[i].1 = m;
+        } else {
+            self.index.insert(conn, self.list.len());
+            self.list.push((conn, m));
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Member> {
+        let i = *self.index.get(conn)?;
+        Some(&mut self.list[i].1)
+    }
+
+    pub(crate) fn remove(&mut self, conn: &ConnId) -> Option<Member> {
+        let i = self.index.remove(conn)?;
+        let (_, m) = self.list.swap_remove(i);
+        if let Some((moved, _)) = self.list.get(i) {
+            self.index.insert(*moved, i);
+        }
+        Some(m)
+    }
+
+    /// The connection holding the session with resume token `token`.
+    pub(crate) fn by_token(&self, token: &ResumeToken) -> Option<ConnId> {
+        self.list
+            .iter()
+            .find(|(_, m)| m.token == *token)
+            .map(|(c, _)| *c)
+    }
+
+    pub(crate) fn conns(&self) -> Vec<ConnId> {
+        self.list.iter().map(|(c, _)| *c).collect()
+    }
+}
+
+/// What a snapshot writer needs from the room, shared read-only between worker threads.
+struct Views<'a> {
+    tick: u32,
+    world: &'a Snapshot,
+    positions: &'a [Vec2],
+    grid: Option<(&'a SpatialGrid, f32)>,
+    stats: &'a ShardStats,
+}
+
+/// Per-thread buffers for writing snapshots.
+#[derive(Debug, Default)]
+pub(crate) struct Worker {
+    scratch: EncodeScratch,
+    view: Vec<u32>,
+    closing: Vec<(ConnId, CloseReason)>,
+}
+
+/// Rooms with fewer clients write their snapshots on the shard thread alone.
+const PARALLEL_MIN_CLIENTS: usize = 128;
+
+/// Writes, encodes and queues the snapshot of each member of `chunk`.
+fn write_snapshots(
+    chunk: &mut [(ConnId, Member)],
+    centers: &[Option<Vec2>],
+    v: &Views<'_>,
+    w: &mut Worker,
+) {
+    let (mut bytes, mut full, mut delta, mut superseded) = (0, 0, 0, 0);
+    for ((conn, m), center) in chunk.iter_mut().zip(centers) {
+        let before = m.session.stats();
+        let view = &mut w.view;
+        m.session
+            .write_snapshot(v.tick, &mut w.scratch, |snap| match (v.grid, center) {
+                (Some((grid, radius)), Some(c)) => {
+                    grid.query(*c, radius, v.positions, view);
+                    snap.room_mut().copy_from_slice(v.world.room());
+                    // Indices come sorted from a snapshot whose ids increase.
+                    let _ = snap.extend_from(v.world, view);
+                }
+                _ => snap.clone_from(v.world),
+            });
+        let after = m.session.stats();
+        bytes += after.snapshot_bytes - before.snapshot_bytes;
+        full += after.full_snapshots - before.full_snapshots;
+        delta += after.delta_snapshots - before.delta_snapshots;
+        match flush(&mut m.session, &m.outbox) {
+            Ok(n) => superseded += n,
+            Err(reason) => w.closing.push((*conn, reason)),
+        }
+    }
+    v.stats.snapshot_bytes.fetch_add(bytes, Ordering::Relaxed);
+    v.stats.full_snapshots.fetch_add(full, Ordering::Relaxed);
+    v.stats.delta_snapshots.fetch_add(delta, Ordering::Relaxed);
+    v.stats.superseded.fetch_add(superseded, Ordering::Relaxed);
+}
+
 /// A client whose connection dropped, kept for a resume until `expires_tick`.
 #[derive(Debug)]
 pub(crate) struct Parked {
@@ -41,12 +150,13 @@ pub(crate) struct Room {
     pub(crate) name: String,
     game: Box<dyn Game>,
     layout: Arc<Layout>,
-    pub(crate) members: HashMap<ConnId, Member>,
+    pub(crate) members: Members,
     pub(crate) parked: HashMap<ResumeToken, Parked>,
     world: Snapshot,
     positions: Vec<Vec2>,
     grid: Option<(SpatialGrid, f32)>,
-    view: Vec<u32>,
+    centers: Vec<Option<Vec2>>,
+    workers: Vec<Worker>,
     input_words: Vec<u32>,
     input_meta: Vec<(ClientId, u32, usize)>,
     closing: Vec<(ConnId, CloseReason)>,
@@ -67,18 +177,22 @@ impl Room {
         game: Box<dyn Game>,
         layout: Arc<Layout>,
         view_radius: Option<f32>,
+        encode_threads: usize,
     ) -> Self {
         let world = Snapshot::new(&layout);
         Self {
             name,
             game,
             layout,
-            members: HashMap::new(),
+            members: Members::default(),
             parked: HashMap::new(),
             world,
             positions: Vec::new(),
             grid: view_radius.map(|r| (SpatialGrid::new(r), r)),
-            view: Vec::new(),
+            centers: Vec::new(),
+            workers: (0..encode_threads.max(1))
+                .map(|_| Worker::default())
+                .collect(),
             input_words: Vec::new(),
             input_meta: Vec::new(),
             closing: Vec::new(),
@@ -94,16 +208,10 @@ impl Room {
     }
 
     /// Runs one tick: inputs, step, world, and a snapshot for each member.
-    pub(crate) fn tick(
-        &mut self,
-        tick: u32,
-        dt: f32,
-        scratch: &mut EncodeScratch,
-        stats: &ShardStats,
-    ) {
+    pub(crate) fn tick(&mut self, tick: u32, dt: f32, stats: &ShardStats) {
         self.input_words.clear();
         self.input_meta.clear();
-        for m in self.members.values_mut() {
+        for (_, m) in &mut self.members.list {
             let (words, meta, client) = (&mut self.input_words, &mut self.input_meta, m.client);
             m.session.drain_inputs(tick, |seq, w| {
                 meta.push((client, seq, words.len()));
@@ -145,43 +253,53 @@ impl Room {
             grid.rebuild(&self.positions);
         }
 
-        for (&conn, m) in &mut self.members {
-            let center = match &self.grid {
-                Some((grid, radius)) => self.game.view_center(m.client).map(|c| (grid, *radius, c)),
-                None => None,
+        // View centers first: the game stays on this thread.
+        self.centers.clear();
+        for (_, m) in &self.members.list {
+            let center = if self.grid.is_some() {
+                self.game.view_center(m.client)
+            } else {
+                None
             };
-            let world = &self.world;
-            let (positions, view) = (&self.positions, &mut self.view);
-            let before = m.session.stats();
-            m.session
-                .write_snapshot(tick, scratch, |snap| match center {
-                    Some((grid, radius, c)) => {
-                        grid.query(c, radius, positions, view);
-                        snap.room_mut().copy_from_slice(world.room());
-                        // Indices come sorted from a snapshot whose ids increase.
-                        let _ = snap.extend_from(world, view);
-                    }
-                    None => snap.clone_from(world),
-                });
-            let after = m.session.stats();
-            stats.snapshot_bytes.fetch_add(
-                after.snapshot_bytes - before.snapshot_bytes,
-                Ordering::Relaxed,
-            );
-            stats.full_snapshots.fetch_add(
-                after.full_snapshots - before.full_snapshots,
-                Ordering::Relaxed,
-            );
-            stats.delta_snapshots.fetch_add(
-                after.delta_snapshots - before.delta_snapshots,
-                Ordering::Relaxed,
-            );
-            match flush(&mut m.session, &m.outbox) {
-                Ok(superseded) => {
-                    stats.superseded.fetch_add(superseded, Ordering::Relaxed);
+            self.centers.push(center);
+        }
+        let views = Views {
+            tick,
+            world: &self.world,
+            positions: &self.positions,
+            grid: self.grid.as_ref().map(|(g, r)| (g, *r)),
+            stats,
+        };
+        let threads = if self.members.len() >= PARALLEL_MIN_CLIENTS {
+            self.workers.len()
+        } else {
+            1
+        };
+        let chunk = self.members.len().div_ceil(threads).max(1);
+        let mut parts = self
+            .members
+            .list
+            .chunks_mut(chunk)
+            .zip(self.centers.chunks(chunk))
+            .zip(self.workers.iter_mut());
+        if threads > 1 {
+            // Encoding is independent per client: spread it over scoped threads, the first
+            // chunk on this one.
+            std::thread::scope(|s| {
+                let first = parts.next();
+                for ((members, centers), worker) in parts {
+                    let views = &views;
+                    s.spawn(move || write_snapshots(members, centers, views, worker));
                 }
-                Err(reason) => self.closing.push((conn, reason)),
-            }
+                if let Some(((members, centers), worker)) = first {
+                    write_snapshots(members, centers, &views, worker);
+                }
+            });
+        } else if let Some(((members, centers), worker)) = parts.next() {
+            write_snapshots(members, centers, &views, worker);
+        }
+        for w in &mut self.workers {
+            self.closing.append(&mut w.closing);
         }
         for (conn, reason) in std::mem::take(&mut self.closing) {
             self.kick(conn, reason);

@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use tickwire_protocol::session::{
     ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
-use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, Layout};
+use tickwire_protocol::{CloseCode, CloseReason, Layout};
 
 use super::TickClock;
 use super::outbox::Outbox;
@@ -65,7 +65,6 @@ pub(crate) struct Shard {
     stop: Arc<AtomicBool>,
     rooms: HashMap<String, Room>,
     conn_room: HashMap<ConnId, String>,
-    scratch: EncodeScratch,
     next_client: u32,
     grace_ticks: u32,
     seed: u64,
@@ -108,7 +107,6 @@ impl Shard {
             stop,
             rooms: HashMap::new(),
             conn_room: HashMap::new(),
-            scratch: EncodeScratch::default(),
             next_client: 1,
             grace_ticks,
             seed: u64::from_le_bytes(seed),
@@ -141,7 +139,7 @@ impl Shard {
             let started = Instant::now();
             self.drain_inbound(tick);
             for room in self.rooms.values_mut() {
-                room.tick(tick, dt, &mut self.scratch, &self.stats);
+                room.tick(tick, dt, &self.stats);
                 room.expire_parked(tick);
             }
             self.rooms.retain(|_, r| !r.is_empty());
@@ -214,7 +212,7 @@ impl Shard {
             }
             Inbound::CloseAll(reason) => {
                 for room in self.rooms.values_mut() {
-                    let conns: Vec<ConnId> = room.members.keys().copied().collect();
+                    let conns: Vec<ConnId> = room.members.conns();
                     for conn in conns {
                         room.kick(conn, reason.clone());
                     }
@@ -257,6 +255,7 @@ impl Shard {
                 game,
                 self.layout.clone(),
                 self.config.view_radius,
+                self.config.encode_threads,
             );
             self.rooms.insert(room_name.clone(), room);
         }
@@ -267,25 +266,17 @@ impl Shard {
         if let Some(req) = resume {
             if let Some(p) = room.parked.remove(&req.token) {
                 resumed = Some((p.client, p.player, req.token, p.repl, req.last_tick));
-            } else if let Some(old) = room
-                .members
-                .iter()
-                .find(|(_, m)| m.token == req.token)
-                .map(|(c, _)| *c)
+            } else if let Some(old) = room.members.by_token(&req.token)
                 && let Some(mut m) = room.members.remove(&old)
             {
-                {
-                    let repl = m.session.take_replication();
-                    let reason = CloseReason::new(
-                        CloseCode::REPLACED,
-                        "session resumed on another connection",
-                    );
-                    m.session.close(reason.clone());
-                    let _ = flush(&mut m.session, &m.outbox);
-                    m.outbox.close(reason);
-                    self.conn_room.remove(&old);
-                    resumed = Some((m.client, m.player, req.token, repl, req.last_tick));
-                }
+                let repl = m.session.take_replication();
+                let reason =
+                    CloseReason::new(CloseCode::REPLACED, "session resumed on another connection");
+                m.session.close(reason.clone());
+                let _ = flush(&mut m.session, &m.outbox);
+                m.outbox.close(reason);
+                self.conn_room.remove(&old);
+                resumed = Some((m.client, m.player, req.token, repl, req.last_tick));
             }
         }
         if resumed.is_none() && room.members.len() >= self.config.max_clients_per_room {
