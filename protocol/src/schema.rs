@@ -2,7 +2,7 @@
 //!
 //! A [`Schema`] lists entity kinds with typed fields, the room-wide fields and the input fields.
 //! It is plain data: it serializes (postcard for the wire, JSON for tooling), hashes into the
-//! protocol hash, and compiles into a [`Layout`](crate::Layout) that drives the codec.
+//! protocol hash, and compiles into a [`Layout`] that drives the codec.
 //!
 //! ```
 //! use tickwire_protocol::Schema;

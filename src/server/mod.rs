@@ -2,6 +2,8 @@
 
 pub mod outbox;
 pub(crate) mod room;
+
+pub use room::LocalRoom;
 pub(crate) mod shard;
 pub mod stats;
 

@@ -6,8 +6,12 @@ use std::sync::atomic::Ordering;
 
 use glam::Vec2;
 use tickwire_protocol::message::ResumeToken;
-use tickwire_protocol::session::{Channel, Replication, ServerSession};
+use tickwire_protocol::message::{ClientMessage, Hello};
+use tickwire_protocol::session::{
+    Channel, Replication, ServerConfig as SessionConfig, ServerSession, TickTime,
+};
 use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, EntityId, Layout, Snapshot};
+use tickwire_protocol::{InputPacket, SchemaError, WIRE_VERSION};
 
 use super::outbox::Outbox;
 use super::stats::ShardStats;
@@ -377,4 +381,140 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64,
     }
     outbox.wake();
     result.map(|()| superseded)
+}
+
+/// A room run in this process without a network, for benches and game tests: clients are
+/// sessions fed frames directly, and what the room sends them is dropped after encoding.
+pub struct LocalRoom {
+    room: Room,
+    layout: Arc<Layout>,
+    stats: ShardStats,
+    tick: u32,
+    dt: f32,
+    next_conn: ConnId,
+    packet: InputPacket,
+    frame: Vec<u8>,
+}
+
+impl std::fmt::Debug for LocalRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRoom")
+            .field("tick", &self.tick)
+            .field("clients", &self.room.members.len())
+            .finish()
+    }
+}
+
+impl LocalRoom {
+    /// A room of `factory`'s game with `config`'s tick rate, view radius and encode threads.
+    pub fn new(
+        factory: &dyn crate::game::GameFactory,
+        config: &crate::Config,
+    ) -> Result<Self, SchemaError> {
+        let layout = Arc::new(Layout::new(&factory.schema())?);
+        let game = factory.create("local", 1);
+        let room = Room::new(
+            "local".into(),
+            game,
+            layout.clone(),
+            config.view_radius,
+            config.encode_threads,
+        );
+        Ok(Self {
+            room,
+            layout,
+            stats: ShardStats::default(),
+            tick: 1,
+            dt: config.tick_period().as_secs_f32(),
+            next_conn: 1,
+            packet: InputPacket::default(),
+            frame: Vec::new(),
+        })
+    }
+
+    /// The compiled schema.
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
+    /// Adds a client (hello and welcome done); returns its connection id.
+    pub fn connect(&mut self) -> u64 {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let mut session = ServerSession::new(self.layout.clone(), SessionConfig::default());
+        let mut hello = Vec::new();
+        ClientMessage::Hello(Hello {
+            wire_version: WIRE_VERSION,
+            protocol_hash: Some(self.layout.protocol_hash()),
+            room: "local".into(),
+            auth_token: String::new(),
+            resume: None,
+        })
+        .encode(&mut hello);
+        let now = TickTime {
+            tick: self.tick,
+            fraction: 0,
+        };
+        // A hello built from this layout is always accepted.
+        let _ = session.handle_frame(now, &hello);
+        let _ = session.poll_event();
+        let client = conn as ClientId;
+        let player = self.room.game_mut().join(client);
+        session.accept(now, client, player, [0; 16], None);
+        let outbox = Arc::new(Outbox::new(4));
+        self.room.members.insert(
+            conn,
+            Member {
+                client,
+                player,
+                token: [0; 16],
+                session,
+                outbox,
+            },
+        );
+        conn
+    }
+
+    /// Feeds client `conn` an input (quantized words of the schema's input) for the next tick,
+    /// with an ack of the newest tick.
+    pub fn input(&mut self, conn: u64, words: &[u32]) {
+        self.send(conn, Some(words));
+    }
+
+    /// Every client acknowledges the newest snapshot, as clients do when they receive it.
+    pub fn ack_all(&mut self) {
+        for conn in self.room.members.conns() {
+            self.send(conn, None);
+        }
+    }
+
+    fn send(&mut self, conn: u64, words: Option<&[u32]>) {
+        let tick = self.tick;
+        let Some(m) = self.room.members.get_mut(&conn) else {
+            return;
+        };
+        self.packet.clear(self.layout.input.words);
+        self.packet.ack = tick.checked_sub(1);
+        if let Some(w) = words {
+            self.packet.newest_seq = m.session.input_stats().accepted as u32;
+            self.packet.push_older(tick, w);
+        }
+        self.frame.clear();
+        self.packet.encode(&self.layout, &mut self.frame);
+        let _ = m
+            .session
+            .handle_frame(TickTime { tick, fraction: 0 }, &self.frame);
+    }
+
+    /// Runs one tick: inputs, game step, and every client's snapshot encoded and queued.
+    pub fn tick(&mut self) {
+        self.room.tick(self.tick, self.dt, &self.stats);
+        self.tick += 1;
+    }
+
+    /// Snapshot bytes encoded so far, and how many of those snapshots were full.
+    pub fn snapshot_totals(&self) -> (u64, u64, u64) {
+        let r = self.stats.report();
+        (r.snapshot_bytes, r.full_snapshots, r.delta_snapshots)
+    }
 }
