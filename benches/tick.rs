@@ -13,34 +13,76 @@ use tickwire::Config;
 use tickwire::arena::{ArenaFactory, DX, DY};
 use tickwire::server::LocalRoom;
 
-fn room(clients: usize, view_radius: Option<f32>, encode_threads: usize) -> LocalRoom {
-    let config = Config {
-        view_radius,
-        encode_threads,
-        ..Config::default()
-    };
-    let mut room = LocalRoom::new(&ArenaFactory, &config).expect("arena schema");
-    let layout = room.layout().clone();
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut unit = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    };
-    for _ in 0..clients {
-        let conn = room.connect();
-        let mut w = vec![0u32; layout.input.words];
-        layout.input.fields[DX].set_f32(&mut w, unit()).unwrap();
-        layout.input.fields[DY].set_f32(&mut w, unit()).unwrap();
-        room.input(conn, &w);
+/// xorshift64 in [-1, 1).
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     }
-    // Past the first full snapshots: every client has acknowledged, deltas from here on.
-    for _ in 0..5 {
-        room.tick();
-        room.ack_all();
+}
+
+/// A room of `clients` arena players, each moving in a random direction.
+struct Scenario {
+    room: LocalRoom,
+    conns: Vec<u64>,
+    rng: Rng,
+    words: Vec<u32>,
+}
+
+impl Scenario {
+    fn new(clients: usize, view_radius: Option<f32>, encode_threads: usize) -> Self {
+        let config = Config {
+            view_radius,
+            encode_threads,
+            ..Config::default()
+        };
+        let room = LocalRoom::new(&ArenaFactory, &config).expect("arena schema");
+        let words = vec![0u32; room.layout().input.words];
+        let mut s = Self {
+            room,
+            conns: Vec::new(),
+            rng: Rng(0x2545_f491_4f6c_dd1d),
+            words,
+        };
+        for _ in 0..clients {
+            let conn = s.room.connect();
+            s.conns.push(conn);
+            s.steer(conn);
+        }
+        // Past the first full snapshots: every client has acknowledged, deltas from here on.
+        for _ in 0..5 {
+            s.step();
+        }
+        s
     }
-    room
+
+    fn steer(&mut self, conn: u64) {
+        let input = &self.room.layout().input;
+        input.fields[DX]
+            .set_f32(&mut self.words, self.rng.unit())
+            .unwrap();
+        input.fields[DY]
+            .set_f32(&mut self.words, self.rng.unit())
+            .unwrap();
+        let words = self.words.clone();
+        self.room.input(conn, &words);
+    }
+
+    /// One tick as the bots play it: about 3% of players turn (0.04 per input at 20 Hz, 30
+    /// ticks/s), then the tick, then every client's ack.
+    fn step(&mut self) {
+        for i in 0..self.conns.len() {
+            if self.rng.unit() < -0.94 {
+                self.steer(self.conns[i]);
+            }
+        }
+        self.room.tick();
+        self.room.ack_all();
+    }
 }
 
 fn ticks(c: &mut Criterion) {
@@ -60,13 +102,12 @@ fn ticks(c: &mut Criterion) {
         ),
     ];
     for (name, clients, radius, threads) in cases {
-        let mut r = room(clients, radius, threads);
+        let mut s = Scenario::new(clients, radius, threads);
         g.throughput(Throughput::Elements(clients as u64));
         g.bench_function(name, |b| {
             b.iter(|| {
-                r.tick();
-                r.ack_all();
-                black_box(&r);
+                s.step();
+                black_box(&s.room);
             })
         });
     }

@@ -84,6 +84,9 @@ struct ServeArgs {
     /// Threads encoding one large room's snapshots [default: CPUs, at most 4].
     #[arg(long, env = "TICKWIRE_ENCODE_THREADS")]
     encode_threads: Option<usize>,
+    /// Threads for networking (WebSocket and HTTP) [default: 1].
+    #[arg(long, env = "TICKWIRE_IO_THREADS")]
+    io_threads: Option<usize>,
     /// Log format [default: text].
     #[arg(long, env = "TICKWIRE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
@@ -132,14 +135,23 @@ fn init_logs(format: LogFormat) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The server's network side runs on one thread: the shards have their own threads, and
-    // a single I/O thread avoids cross-thread wake-ups on every snapshot. The bot swarm, which
-    // decodes for thousands of clients, uses every core.
-    let runtime = match &cli.command {
-        Some(Command::Bots(_)) => tokio::runtime::Builder::new_multi_thread()
+    // The server's network side runs on `--io-threads` threads (default 1: the shards have
+    // their own threads, and one I/O thread avoids cross-thread wake-ups on every snapshot).
+    // The bot swarm, which decodes for thousands of clients, uses every core.
+    let io_threads = match &cli.command {
+        Some(Command::Bots(_)) => 0,
+        Some(Command::Serve(a)) => a.io_threads.unwrap_or(1),
+        None => cli.serve.io_threads.unwrap_or(1),
+    };
+    let runtime = match io_threads {
+        1 => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
-        _ => tokio::runtime::Builder::new_current_thread()
+        0 => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
             .enable_all()
             .build(),
     }

@@ -40,6 +40,14 @@ pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
         .max_frame_size(Some(max_message_size))
 }
 
+/// What woke the connection's loop.
+enum Event {
+    Out(Next),
+    Read(Option<Result<Message, WsError>>),
+    Idle,
+    Heartbeat,
+}
+
 /// Token bucket over messages.
 #[derive(Debug)]
 struct RateLimit {
@@ -214,157 +222,144 @@ async fn run(
     }
     tracing::debug!(%peer, conn, "client joined");
 
-    let (mut sink, mut stream) = ws.split();
-    let (writer_done, mut writer_done_rx) = tokio::sync::oneshot::channel::<()>();
-    let reader = async {
-        let mut limit =
-            RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
-        let idle = Duration::from_millis(cfg.idle_timeout_ms);
-        // One timer for the connection, moved only when it fires: re-arming a timer per
-        // message would cost more than reading the message.
-        let mut last_seen = Instant::now();
-        let idle_timer = tokio::time::sleep(idle);
-        tokio::pin!(idle_timer);
-        loop {
-            let msg = tokio::select! {
-                m = stream.next() => Ok(m),
-                () = &mut idle_timer => {
-                    let deadline = last_seen + idle;
-                    if Instant::now() < deadline {
-                        idle_timer.as_mut().reset(deadline.into());
+    // One task, one loop: write what the outbox has (reliable first), read what the client
+    // sends, ping, and watch for idleness. A violation stops reading and queues the close; the
+    // loop then sends what is queued and the close frame, and ends.
+    let write_timeout = Duration::from_millis(cfg.write_timeout_ms);
+    let idle = Duration::from_millis(cfg.idle_timeout_ms);
+    let mut limit = RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
+    let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    heartbeat.tick().await;
+    // One idle timer, moved only when it fires: re-arming a timer per message would cost more
+    // than reading the message.
+    let mut last_seen = Instant::now();
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+    let mut reading = true;
+    loop {
+        let event = tokio::select! {
+            biased;
+            n = outbox.next() => Event::Out(n),
+            m = ws.next(), if reading => Event::Read(m),
+            () = &mut idle_timer, if reading => Event::Idle,
+            _ = heartbeat.tick() => Event::Heartbeat,
+        };
+        let violation = match event {
+            Event::Out(Next::Frame(f)) => {
+                let n = f.len();
+                let msg = Message::Binary(Bytes::copy_from_slice(&f));
+                outbox.recycle(f);
+                match send_within(ws, msg, write_timeout).await {
+                    Ok(Ok(())) => {
+                        outbox.add_sent(n);
+                        shared
+                            .stats
+                            .bytes_out
+                            .fetch_add(n as u64, Ordering::Relaxed);
                         continue;
                     }
-                    Err(())
+                    Ok(Err(_)) => break,
+                    Err(()) => {
+                        shared.stats.count_close(CloseCode::SLOW_CONSUMER);
+                        break;
+                    }
                 }
-                _ = &mut writer_done_rx => return,
-            };
-            let now = Instant::now();
-            last_seen = now;
-            let reason = match msg {
-                Err(_) => CloseReason::new(
+            }
+            Event::Out(Next::Close(reason)) => {
+                shared.stats.count_close(reason.code);
+                let _ = tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
+                break;
+            }
+            Event::Heartbeat => {
+                match send_within(ws, Message::Ping(Bytes::new()), write_timeout).await {
+                    Ok(Ok(())) => continue,
+                    _ => break,
+                }
+            }
+            Event::Idle => {
+                let deadline = last_seen + idle;
+                if Instant::now() < deadline {
+                    idle_timer.as_mut().reset(deadline.into());
+                    continue;
+                }
+                CloseReason::new(
                     CloseCode::IDLE_TIMEOUT,
                     format!("nothing received for {} ms", idle.as_millis()),
-                ),
-                Ok(None)
-                | Ok(Some(Err(
-                    WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_),
-                ))) => return,
-                Ok(Some(Ok(Message::Close(_)))) => return,
-                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => continue,
-                Ok(Some(Ok(Message::Text(_)))) => {
-                    CloseReason::new(CloseCode::MALFORMED, "binary frames only")
-                }
-                Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
-                    size,
-                    max_size,
-                })))) => CloseReason::new(
-                    CloseCode::MESSAGE_TOO_LARGE,
-                    format!("message of {size} bytes exceeds {max_size}"),
-                ),
-                Ok(Some(Err(e))) => {
-                    CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
-                }
-                Ok(Some(Ok(Message::Binary(frame)))) => {
-                    shared
-                        .stats
-                        .bytes_in
-                        .fetch_add(frame.len() as u64, Ordering::Relaxed);
-                    if !limit.allow(now) {
-                        CloseReason::new(
-                            CloseCode::RATE_LIMITED,
-                            format!(
-                                "more than {} messages/s (burst {})",
-                                cfg.client_rate_limit, cfg.client_rate_burst
-                            ),
-                        )
-                    } else if let Some(pong) = answer_ping(&frame, shared) {
-                        if outbox.push_reliable(pong).is_err() {
+                )
+            }
+            Event::Read(msg) => {
+                let now = Instant::now();
+                last_seen = now;
+                match msg {
+                    None
+                    | Some(Err(
+                        WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_),
+                    )) => break,
+                    Some(Ok(Message::Close(_))) => {
+                        // tungstenite queued the close reply; flush it.
+                        let _ = tokio::time::timeout(write_timeout, ws.flush()).await;
+                        break;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Text(_))) => {
+                        CloseReason::new(CloseCode::MALFORMED, "binary frames only")
+                    }
+                    Some(Err(WsError::Capacity(CapacityError::MessageTooLong {
+                        size,
+                        max_size,
+                    }))) => CloseReason::new(
+                        CloseCode::MESSAGE_TOO_LARGE,
+                        format!("message of {size} bytes exceeds {max_size}"),
+                    ),
+                    Some(Err(e)) => {
+                        CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
+                    }
+                    Some(Ok(Message::Binary(frame))) => {
+                        shared
+                            .stats
+                            .bytes_in
+                            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+                        if !limit.allow(now) {
+                            CloseReason::new(
+                                CloseCode::RATE_LIMITED,
+                                format!(
+                                    "more than {} messages/s (burst {})",
+                                    cfg.client_rate_limit, cfg.client_rate_burst
+                                ),
+                            )
+                        } else if let Some(pong) = answer_ping(&frame, shared) {
+                            if outbox.push_reliable(pong).is_ok() {
+                                continue;
+                            }
                             CloseReason::new(
                                 CloseCode::SLOW_CONSUMER,
                                 "reliable queue full: client is not reading",
                             )
                         } else {
-                            outbox.wake();
+                            if shard
+                                .frames
+                                .try_send(Inbound::Frame {
+                                    conn,
+                                    frame: frame.to_vec(),
+                                })
+                                .is_err()
+                            {
+                                shared.stats.inbound_dropped.fetch_add(1, Ordering::Relaxed);
+                            }
                             continue;
                         }
-                    } else {
-                        if shard
-                            .frames
-                            .try_send(Inbound::Frame {
-                                conn,
-                                frame: frame.to_vec(),
-                            })
-                            .is_err()
-                        {
-                            shared.stats.inbound_dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                        continue;
                     }
-                }
-            };
-            tracing::debug!(%peer, conn, code = reason.code.name(), message = %reason.message, "closing connection");
-            let mut buf = Vec::new();
-            ServerMessage::Close(reason.clone()).encode(&mut buf);
-            let _ = outbox.push_reliable(buf);
-            outbox.close(reason);
-            return;
-        }
-    };
-    let writer = async {
-        let write_timeout = Duration::from_millis(cfg.write_timeout_ms);
-        let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms));
-        heartbeat.tick().await;
-        loop {
-            let next = tokio::select! {
-                n = outbox.next() => n,
-                _ = heartbeat.tick() => {
-                    match tokio::time::timeout(write_timeout, sink.send(Message::Ping(Bytes::new()))).await {
-                        Ok(Ok(())) => continue,
-                        _ => return,
-                    }
-                }
-            };
-            match next {
-                Next::Frame(f) => {
-                    let n = f.len();
-                    let msg = Message::Binary(Bytes::copy_from_slice(&f));
-                    outbox.recycle(f);
-                    match send_within(&mut sink, msg, write_timeout).await {
-                        Ok(Ok(())) => {
-                            outbox.add_sent(n);
-                            shared
-                                .stats
-                                .bytes_out
-                                .fetch_add(n as u64, Ordering::Relaxed);
-                        }
-                        Ok(Err(_)) => return,
-                        Err(_) => {
-                            shared.stats.count_close(CloseCode::SLOW_CONSUMER);
-                            return;
-                        }
-                    }
-                }
-                Next::Close(reason) => {
-                    shared.stats.count_close(reason.code);
-                    let _ =
-                        tokio::time::timeout(write_timeout, sink.send(close_frame(&reason))).await;
-                    return;
                 }
             }
-        }
-    };
-    // Whichever side ends first ends the other: the reader by asking the writer to close, the
-    // writer by signalling the reader.
-    let reader = async {
-        reader.await;
-        outbox.close(CloseReason::new(CloseCode::NORMAL, "connection closed"));
-    };
-    let writer = async {
-        writer.await;
-        outbox.mark_gone();
-        let _ = writer_done.send(());
-    };
-    tokio::join!(reader, writer);
+        };
+        tracing::debug!(%peer, conn, code = violation.code.name(), message = %violation.message, "closing connection");
+        let mut buf = Vec::new();
+        ServerMessage::Close(violation.clone()).encode(&mut buf);
+        let _ = outbox.push_reliable(buf);
+        outbox.close(violation);
+        reading = false;
+    }
     outbox.mark_gone();
     let _ = shard.control.send(Inbound::Closed { conn });
     tracing::debug!(%peer, conn, "connection ended");
