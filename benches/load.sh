@@ -47,7 +47,7 @@ swarm=$!
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
 before=$(curl -fs "http://127.0.0.1:$port/status.json")
 c0=$(cpu); t0=$(date +%s.%N)
-sleep "$(python3 -c "print(max(1.0, $seconds - 1.0))")"
+sleep "$(python3 -c "print(max(1.0, $seconds - 2.0))")"
 c1=$(cpu); t1=$(date +%s.%N)
 after=$(curl -fs "http://127.0.0.1:$port/status.json")
 wait "$swarm"

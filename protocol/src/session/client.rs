@@ -35,8 +35,15 @@ pub struct ClientConfig {
     pub input_redundancy: usize,
     /// Time between clock pings, in microseconds. Default 1 s.
     pub ping_interval_us: u64,
-    /// Extra ticks added to an input's target tick beyond half a round trip and the RTT variation. Default 0: an input targets the first tick that starts after it arrives (a late one is applied one tick later and counted).
+    /// Extra ticks added to an input's target tick beyond half a round trip and the RTT
+    /// variation. Default 0: an input targets the first tick that starts after it arrives (a
+    /// late one is applied one tick later and counted).
     pub input_margin_ticks: f64,
+    /// How long an ack may wait for an input packet to carry it before it goes out alone, in
+    /// microseconds. Default 8 ms: well inside a 30 Hz tick, so the server still has the ack
+    /// before its next snapshot, while acks that an input can carry cost no extra message.
+    /// 0 sends every ack at once.
+    pub ack_delay_us: u64,
     /// Input packets waiting to be polled before the oldest is dropped. Default 8.
     pub max_queued_inputs: usize,
 }
@@ -51,6 +58,7 @@ impl Default for ClientConfig {
             input_redundancy: 4,
             ping_interval_us: 1_000_000,
             input_margin_ticks: 0.0,
+            ack_delay_us: 8_000,
             max_queued_inputs: 8,
         }
     }
@@ -126,7 +134,11 @@ pub struct ClientSession {
     incoming: Snapshot,
     scratch: DecodeScratch,
     latest: Option<u32>,
-    ack_pending: bool,
+    /// A decoded snapshot is not acknowledged yet; an ack-only packet goes out at this time
+    /// unless an input packet carries the ack first.
+    ack_due_us: Option<u64>,
+    /// The delayed ack's time has come.
+    ack_now: bool,
     last_input_seq_applied: Option<u32>,
     next_seq: u32,
     recent_inputs: VecDeque<(u32, Vec<u32>)>,
@@ -154,7 +166,8 @@ impl ClientSession {
             incoming: Snapshot::default(),
             scratch: DecodeScratch::default(),
             latest: None,
-            ack_pending: false,
+            ack_due_us: None,
+            ack_now: false,
             last_input_seq_applied: None,
             next_seq: 0,
             recent_inputs: VecDeque::new(),
@@ -260,7 +273,7 @@ impl ClientSession {
                 }
             },
             Some(&FRAME_SNAPSHOT) if self.state == State::Established => {
-                self.handle_snapshot(frame);
+                self.handle_snapshot(now_us, frame);
                 Ok(())
             }
             Some(&FRAME_SNAPSHOT) => {
@@ -357,7 +370,7 @@ impl ClientSession {
         Ok(())
     }
 
-    fn handle_snapshot(&mut self, frame: &[u8]) {
+    fn handle_snapshot(&mut self, now_us: u64, frame: &[u8]) {
         let Some(layout) = self.layout.as_ref() else {
             return;
         };
@@ -383,7 +396,9 @@ impl ClientSession {
                 std::mem::swap(slot, &mut self.incoming);
                 self.history.commit();
                 self.latest = Some(h.tick);
-                self.ack_pending = true;
+                if self.ack_due_us.is_none() {
+                    self.ack_due_us = Some(now_us.saturating_add(self.config.ack_delay_us));
+                }
                 if h.last_input_seq.is_some() {
                     self.last_input_seq_applied = h.last_input_seq;
                 }
@@ -402,8 +417,11 @@ impl ClientSession {
         self.events.push_back(ClientEvent::DecodeFailed(e));
     }
 
-    /// Sends pings when due; call at least every [`ClientConfig::ping_interval_us`].
+    /// Sends pings and delayed acks when due; call at [`ClientSession::poll_timeout`].
     pub fn handle_timeout(&mut self, now_us: u64) {
+        if self.ack_due_us.is_some_and(|t| now_us >= t) {
+            self.ack_now = true;
+        }
         if self.state == State::Established && now_us >= self.next_ping_us {
             self.queue(&ClientMessage::Ping {
                 client_time_us: now_us,
@@ -414,7 +432,11 @@ impl ClientSession {
 
     /// When [`ClientSession::handle_timeout`] next has work.
     pub fn poll_timeout(&self) -> Option<u64> {
-        (self.state == State::Established).then_some(self.next_ping_us)
+        if self.state != State::Established {
+            return None;
+        }
+        let ack = self.ack_due_us.filter(|_| !self.ack_now);
+        Some(ack.map_or(self.next_ping_us, |a| a.min(self.next_ping_us)))
     }
 
     /// Queues one input (quantized words, laid out by the schema's input) stamped for the tick
@@ -459,7 +481,8 @@ impl ClientSession {
             self.stats.inputs_dropped += 1;
         }
         self.unreliable_out.push_back(frame);
-        self.ack_pending = false;
+        self.ack_due_us = None;
+        self.ack_now = false;
         Ok(seq)
     }
 
@@ -489,9 +512,10 @@ impl ClientSession {
             out.extend_from_slice(&frame);
             return Some(Channel::Unreliable);
         }
-        if self.ack_pending {
+        if self.ack_now || (self.ack_due_us.is_some() && self.config.ack_delay_us == 0) {
             let layout = self.layout.as_ref()?;
-            self.ack_pending = false;
+            self.ack_due_us = None;
+            self.ack_now = false;
             self.packet.clear(layout.input.words);
             self.packet.ack = self.latest;
             self.packet.encode(layout, out);

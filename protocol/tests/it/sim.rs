@@ -474,7 +474,8 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
     let layout = arena_layout();
     let token: ResumeToken = [9; 16];
     let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
-    let mut client = ClientSession::new(ClientConfig::default());
+    // Acks go out at once: this test pumps frames without advancing a clock.
+    let mut client = ClientSession::new(ClientConfig { ack_delay_us: 0, ..ClientConfig::default() });
     client.connect(0);
     pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
     server.poll_event();
@@ -552,4 +553,47 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
     assert_eq!(h.baseline, Some(10), "resumed with a delta against tick 10");
     assert_eq!(client.stats().full_snapshots, full_before);
     assert_within_quantization(&layout, &world.players, client.world().unwrap());
+}
+
+#[test]
+fn an_ack_waits_for_an_input_to_carry_it_then_goes_alone() {
+    let layout = arena_layout();
+    let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
+    let mut client = ClientSession::new(ClientConfig { ack_delay_us: 8_000, ..ClientConfig::default() });
+    client.connect(0);
+    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
+    server.poll_event();
+    server.accept(TickTime::default(), 1, None, [3; 16], None);
+    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
+    let mut world = TestWorld::default();
+    world.spawn(&mut Rng::new(1));
+    let mut scratch = EncodeScratch::default();
+    let mut buf = Vec::new();
+
+    // Snapshot 1 arrives at t = 10 ms: nothing to send until the ack is due at 18 ms.
+    server.write_snapshot(1, &mut scratch, |s| world.fill(&layout, s));
+    server.poll_transmit(&mut buf);
+    client.handle_frame(10_000, &buf).unwrap();
+    client.handle_timeout(10_000);
+    while client.poll_transmit(&mut buf) == Some(Channel::Reliable) {}
+    assert!(buf.is_empty(), "no ack before it is due");
+    assert_eq!(client.poll_timeout(), Some(18_000));
+    client.handle_timeout(18_000);
+    assert_eq!(client.poll_transmit(&mut buf), Some(Channel::Unreliable));
+    server.handle_frame(TickTime { tick: 1, fraction: 0 }, &buf).unwrap();
+    assert_eq!(server.acked(), Some(1));
+
+    // Snapshot 2 arrives; an input 3 ms later carries its ack: no ack-only packet follows.
+    server.write_snapshot(2, &mut scratch, |s| world.fill(&layout, s));
+    server.poll_transmit(&mut buf);
+    client.handle_frame(40_000, &buf).unwrap();
+    let words = vec![0u32; layout.input.words];
+    client.send_input(43_000, &words).unwrap();
+    assert_eq!(client.poll_transmit(&mut buf), Some(Channel::Unreliable));
+    server.handle_frame(TickTime { tick: 2, fraction: 0 }, &buf).unwrap();
+    assert_eq!(server.acked(), Some(2));
+    client.handle_timeout(60_000);
+    while let Some(ch) = client.poll_transmit(&mut buf) {
+        assert_eq!(ch, Channel::Reliable, "only pings may follow");
+    }
 }
