@@ -96,6 +96,51 @@ async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared
     let _ = tokio::time::timeout(t, ws.send(close_frame(&reason))).await;
 }
 
+/// Takes the connection in: capacity, draining, and a hello as the first message. Returns the
+/// hello frame and its room, or why to refuse (`None`: the peer is already gone).
+async fn admit(
+    ws: &mut WebSocketStream<TcpStream>,
+    shared: &Shared,
+    open: usize,
+) -> Result<(Vec<u8>, String), Option<CloseReason>> {
+    let cfg = &shared.config;
+    let refuse = |code, message: String| Err(Some(CloseReason::new(code, message)));
+    if open > cfg.max_connections {
+        return refuse(CloseCode::SERVER_FULL, "too many connections".into());
+    }
+    if shared.draining.load(Ordering::Acquire) {
+        return refuse(CloseCode::SERVER_SHUTDOWN, "server is draining".into());
+    }
+    let first =
+        tokio::time::timeout(Duration::from_millis(cfg.handshake_timeout_ms), ws.next()).await;
+    let hello = match first {
+        Err(_) => return refuse(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time".into()),
+        Ok(Some(Ok(Message::Binary(b)))) => b,
+        Ok(Some(Ok(Message::Text(_)))) => {
+            return refuse(CloseCode::MALFORMED, "binary frames only".into());
+        }
+        Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })))) => {
+            return refuse(
+                CloseCode::MESSAGE_TOO_LARGE,
+                format!("message of {size} bytes exceeds {max_size}"),
+            );
+        }
+        Ok(_) => return Err(None),
+    };
+    shared
+        .stats
+        .bytes_in
+        .fetch_add(hello.len() as u64, Ordering::Relaxed);
+    match ClientMessage::decode(&hello) {
+        Ok(ClientMessage::Hello(h)) => Ok((hello.to_vec(), h.room)),
+        Ok(_) => refuse(
+            CloseCode::BAD_HANDSHAKE,
+            "first message must be hello".into(),
+        ),
+        Err(e) => refuse(CloseCode::MALFORMED, format!("hello: {e}")),
+    }
+}
+
 /// Runs one WebSocket connection to its end.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let cfg = shared.config.clone();
@@ -130,95 +175,24 @@ async fn run(
     open: usize,
 ) {
     let cfg = &shared.config;
-    if open > cfg.max_connections {
-        refuse(
-            ws,
-            CloseReason::new(CloseCode::SERVER_FULL, "too many connections"),
-            shared,
-        )
-        .await;
-        return;
-    }
-    if shared.draining.load(Ordering::Acquire) {
-        refuse(
-            ws,
-            CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server is draining"),
-            shared,
-        )
-        .await;
-        return;
-    }
-    // The hello decides the room, hence the shard.
-    let first =
-        tokio::time::timeout(Duration::from_millis(cfg.handshake_timeout_ms), ws.next()).await;
-    let hello = match first {
-        Err(_) => {
-            return refuse(
-                ws,
-                CloseReason::new(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time"),
-                shared,
-            )
-            .await;
-        }
-        Ok(Some(Ok(Message::Binary(b)))) => b,
-        Ok(Some(Ok(Message::Text(_)))) => {
-            return refuse(
-                ws,
-                CloseReason::new(CloseCode::MALFORMED, "binary frames only"),
-                shared,
-            )
-            .await;
-        }
-        Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })))) => {
-            let msg = format!("message of {size} bytes exceeds {max_size}");
-            return refuse(
-                ws,
-                CloseReason::new(CloseCode::MESSAGE_TOO_LARGE, msg),
-                shared,
-            )
-            .await;
-        }
-        Ok(_) => return,
+    let admitted = match admit(ws, shared, open).await {
+        Ok(a) => a,
+        Err(Some(reason)) => return refuse(ws, reason, shared).await,
+        Err(None) => return,
     };
-    shared
-        .stats
-        .bytes_in
-        .fetch_add(hello.len() as u64, Ordering::Relaxed);
-    let room = match ClientMessage::decode(&hello) {
-        Ok(ClientMessage::Hello(h)) => h.room,
-        Ok(_) => {
-            return refuse(
-                ws,
-                CloseReason::new(CloseCode::BAD_HANDSHAKE, "first message must be hello"),
-                shared,
-            )
-            .await;
-        }
-        Err(e) => {
-            return refuse(
-                ws,
-                CloseReason::new(CloseCode::MALFORMED, format!("hello: {e}")),
-                shared,
-            )
-            .await;
-        }
-    };
+    let (hello, room) = admitted;
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let outbox = Arc::new(Outbox::new(cfg.reliable_queue));
     let shard = shared.shard_for(&room).clone();
     let join = Inbound::Join {
         conn,
         room,
-        hello: hello.to_vec(),
+        hello,
         outbox: outbox.clone(),
     };
     if shard.control.send(join).is_err() {
-        return refuse(
-            ws,
-            CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server stopping"),
-            shared,
-        )
-        .await;
+        let reason = CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server stopping");
+        return refuse(ws, reason, shared).await;
     }
     tracing::debug!(%peer, conn, "client joined");
 
