@@ -72,6 +72,26 @@ impl<'a> BitWriter<'a> {
         }
     }
 
+    /// Appends the first `bits` bits of `bytes`, a stream written by another [`BitWriter`].
+    pub fn append(&mut self, bytes: &[u8], bits: usize) {
+        debug_assert!(bits <= bytes.len() * 8);
+        let whole = bits / 32;
+        for chunk in bytes.chunks_exact(4).take(whole) {
+            self.write(
+                u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+                32,
+            );
+        }
+        let rest = (bits % 32) as u32;
+        if rest > 0 {
+            let mut tail = [0u8; 4];
+            let from = whole * 4;
+            let n = bytes.len().saturating_sub(from).min(4);
+            tail[..n].copy_from_slice(&bytes[from..from + n]);
+            self.write(u32::from_le_bytes(tail) & ((1u32 << rest) - 1), rest);
+        }
+    }
+
     /// Number of bits written so far by this writer.
     pub fn bit_len(&self) -> usize {
         (self.out.len() - self.start_len) * 8 + self.n as usize

@@ -361,20 +361,41 @@ pub fn encode_snapshot(
     out: &mut Vec<u8>,
 ) {
     let base = base.filter(|b| b.tick < cur.tick);
+    let plan = plan(layout, cur, base, scratch);
     out.push(FRAME_SNAPSHOT);
     let mut w = BitWriter::new(out);
+    write_header(
+        &mut w,
+        plan.flags,
+        cur.tick,
+        base.map(|b| b.tick),
+        last_input_seq,
+    );
+    write_body(&mut w, layout, cur, base, scratch, &plan);
+    w.finish();
+}
+
+/// What goes in a body, decided before anything is written (the flags lead the header).
+struct Plan {
+    flags: u32,
+    room_mask: u64,
+}
+
+/// Fills `scratch` with the touched and created entities and decides the flags.
+fn plan(
+    layout: &Layout,
+    cur: &Snapshot,
+    base: Option<&Snapshot>,
+    scratch: &mut EncodeScratch,
+) -> Plan {
     match base {
         None => {
-            let flags = FLAG_FULL | if cur.is_empty() { 0 } else { FLAG_CREATES };
-            write_header(&mut w, flags, cur.tick, None, last_input_seq);
-            for f in &layout.room.fields {
-                write_field_full(&mut w, f, &cur.room);
-            }
+            scratch.touched.clear();
             scratch.created.clear();
             scratch.created.extend(0..cur.len() as u32);
-            // No creation section without FLAG_CREATES: the decoder would not read it.
-            if !scratch.created.is_empty() {
-                write_creations(&mut w, layout, cur, &scratch.created);
+            Plan {
+                flags: FLAG_FULL | if cur.is_empty() { 0 } else { FLAG_CREATES },
+                room_mask: 0,
             }
         }
         Some(base) => {
@@ -390,19 +411,104 @@ pub fn encode_snapshot(
             if !scratch.created.is_empty() {
                 flags |= FLAG_CREATES;
             }
-            write_header(&mut w, flags, cur.tick, Some(base.tick), last_input_seq);
-            if room_mask != 0 {
-                write_mask(&mut w, room_mask, layout.room.fields.len());
-                write_changed_fields(&mut w, &layout.room, room_mask, &cur.room, &base.room);
+            Plan { flags, room_mask }
+        }
+    }
+}
+
+/// Writes everything after the header.
+fn write_body(
+    w: &mut BitWriter<'_>,
+    layout: &Layout,
+    cur: &Snapshot,
+    base: Option<&Snapshot>,
+    scratch: &EncodeScratch,
+    plan: &Plan,
+) {
+    match base {
+        None => {
+            for f in &layout.room.fields {
+                write_field_full(w, f, &cur.room);
+            }
+        }
+        Some(base) => {
+            if plan.room_mask != 0 {
+                write_mask(w, plan.room_mask, layout.room.fields.len());
+                write_changed_fields(w, &layout.room, plan.room_mask, &cur.room, &base.room);
             }
             if !scratch.touched.is_empty() {
-                write_updates(&mut w, layout, cur, base, &scratch.touched);
-            }
-            if !scratch.created.is_empty() {
-                write_creations(&mut w, layout, cur, &scratch.created);
+                write_updates(w, layout, cur, base, &scratch.touched);
             }
         }
     }
+    // No creation section without FLAG_CREATES: the decoder would not read it.
+    if !scratch.created.is_empty() {
+        write_creations(w, layout, cur, &scratch.created);
+    }
+}
+
+/// Snapshot bodies encoded once per tick and reused: every client whose view is the whole
+/// world and whose baseline is the same tick gets the same body bits; only the header (its
+/// last applied input) differs. Keep one per room; it forgets its bodies when the tick moves.
+#[derive(Debug, Default)]
+pub struct SharedBodies {
+    tick: Option<u32>,
+    /// `(baseline tick, flags, body bytes, body bit length)`.
+    bodies: Vec<(Option<u32>, u32, Vec<u8>, usize)>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl SharedBodies {
+    /// Bodies encoded since the tick last moved.
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// No body encoded since the tick last moved.
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+}
+
+/// Like [`encode_snapshot`], for a `cur` that is the same snapshot (the whole world) for every
+/// caller during its tick, and a `base` that is that world at the baseline tick: the body is
+/// encoded once per baseline tick and shared.
+pub fn encode_snapshot_shared(
+    layout: &Layout,
+    cur: &Snapshot,
+    base: Option<&Snapshot>,
+    last_input_seq: Option<u32>,
+    scratch: &mut EncodeScratch,
+    shared: &mut SharedBodies,
+    out: &mut Vec<u8>,
+) {
+    let base = base.filter(|b| b.tick < cur.tick);
+    if shared.tick != Some(cur.tick) {
+        shared.tick = Some(cur.tick);
+        for (_, _, mut buf, _) in shared.bodies.drain(..) {
+            buf.clear();
+            shared.spare.push(buf);
+        }
+    }
+    let key = base.map(|b| b.tick);
+    let i = match shared.bodies.iter().position(|(k, ..)| *k == key) {
+        Some(i) => i,
+        None => {
+            let plan = plan(layout, cur, base, scratch);
+            let mut buf = shared.spare.pop().unwrap_or_default();
+            let mut w = BitWriter::new(&mut buf);
+            write_body(&mut w, layout, cur, base, scratch, &plan);
+            let bits = w.bit_len();
+            w.finish();
+            shared.bodies.push((key, plan.flags, buf, bits));
+            shared.bodies.len() - 1
+        }
+    };
+    let (_, flags, body, bits) = &shared.bodies[i];
+    out.push(FRAME_SNAPSHOT);
+    let mut w = BitWriter::new(out);
+    write_header(&mut w, *flags, cur.tick, key, last_input_seq);
+    w.append(body, *bits);
     w.finish();
 }
 

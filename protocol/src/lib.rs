@@ -41,8 +41,8 @@ pub mod session;
 pub mod snapshot;
 
 pub use codec::{
-    DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SnapshotHeader, decode_snapshot, encode_snapshot,
-    peek_snapshot_header,
+    DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SharedBodies, SnapshotHeader, decode_snapshot,
+    encode_snapshot, encode_snapshot_shared, peek_snapshot_header,
 };
 pub use error::{DecodeError, SchemaError, ValueError};
 pub use input::{FRAME_INPUT, InputPacket, InputRef};

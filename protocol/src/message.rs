@@ -16,6 +16,8 @@ pub const MAX_FRAME_LEN: usize = 64 * 1024;
 pub const MAX_AUTH_TOKEN_LEN: usize = 4096;
 /// Longest room name, in bytes.
 pub const MAX_ROOM_NAME_LEN: usize = 64;
+/// Longest media stream id (`mid`) of an ICE candidate, in bytes.
+pub const MAX_MID_LEN: usize = 64;
 /// Longest SDP blob, in bytes.
 pub const MAX_SDP_LEN: usize = 16 * 1024;
 /// Longest ICE candidate line, in bytes.
@@ -297,7 +299,7 @@ fn check_signal(s: &Signal) -> Result<(), DecodeError> {
         Signal::Offer { sdp } | Signal::Answer { sdp } => check(sdp.len() <= MAX_SDP_LEN),
         Signal::Candidate { candidate, mid } => check(
             candidate.len() <= MAX_CANDIDATE_LEN
-                && mid.as_ref().is_none_or(|m| m.len() <= MAX_ROOM_NAME_LEN),
+                && mid.as_ref().is_none_or(|m| m.len() <= MAX_MID_LEN),
         ),
         Signal::EndOfCandidates | Signal::Abandon => Ok(()),
     }

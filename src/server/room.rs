@@ -11,7 +11,7 @@ use tickwire_protocol::session::{
     Channel, Replication, ServerConfig as SessionConfig, ServerSession, TickTime,
 };
 use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, EntityId, Layout, Snapshot};
-use tickwire_protocol::{InputPacket, SchemaError, WIRE_VERSION};
+use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
 use super::outbox::Outbox;
 use super::stats::ShardStats;
@@ -97,6 +97,7 @@ struct Views<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Worker {
     scratch: EncodeScratch,
+    shared: SharedBodies,
     view: Vec<u32>,
     closing: Vec<(ConnId, CloseReason)>,
 }
@@ -115,16 +116,20 @@ fn write_snapshots(
     for ((conn, m), center) in chunk.iter_mut().zip(centers) {
         let before = m.session.stats();
         let view = &mut w.view;
-        m.session
-            .write_snapshot(v.tick, &mut w.scratch, |snap| match (v.grid, center) {
-                (Some((grid, radius)), Some(c)) => {
+        match (v.grid, center) {
+            (Some((grid, radius)), Some(c)) => {
+                m.session.write_snapshot(v.tick, &mut w.scratch, |snap| {
                     grid.query(*c, radius, v.positions, view);
                     snap.room_mut().copy_from_slice(v.world.room());
                     // Indices come sorted from a snapshot whose ids increase.
                     let _ = snap.extend_from(v.world, view);
-                }
-                _ => snap.clone_from(v.world),
-            });
+                });
+            }
+            // The whole world: clients acknowledging the same tick share one encoded body.
+            _ => m
+                .session
+                .write_world_snapshot(v.world, &mut w.scratch, &mut w.shared),
+        }
         let after = m.session.stats();
         bytes += after.snapshot_bytes - before.snapshot_bytes;
         full += after.full_snapshots - before.full_snapshots;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::history::{DEFAULT_HISTORY, SnapshotHistory};
 use super::inputs::{InputBuffer, InputStats};
 use super::{Channel, SessionError};
-use crate::codec::{EncodeScratch, encode_snapshot};
+use crate::codec::{EncodeScratch, SharedBodies, encode_snapshot, encode_snapshot_shared};
 use crate::error::DecodeError;
 use crate::input::{FRAME_INPUT, InputPacket};
 use crate::layout::Layout;
@@ -96,6 +96,8 @@ pub struct Replication {
     history: SnapshotHistory,
     acked: Option<u32>,
     inputs: InputBuffer,
+    /// Every snapshot in `history` is the whole world of its tick, so shared bodies apply.
+    whole_world: bool,
 }
 
 impl Replication {
@@ -108,6 +110,7 @@ impl Replication {
                 config.input_capacity,
                 config.max_input_lead,
             ),
+            whole_world: true,
         }
     }
 
@@ -380,23 +383,65 @@ impl ServerSession {
         scratch: &mut EncodeScratch,
         fill: impl FnOnce(&mut Snapshot),
     ) {
+        self.repl.whole_world = false;
+        self.encode(tick, scratch, None, |slot| fill(slot));
+    }
+
+    /// [`ServerSession::write_snapshot`] for a client who sees the whole world: `world` is this
+    /// tick's world, the same for every client calling with the same `shared`, whose encoded
+    /// bodies are reused by every client acknowledging the same baseline tick. A session that
+    /// was ever sent a partial view encodes on its own.
+    pub fn write_world_snapshot(
+        &mut self,
+        world: &Snapshot,
+        scratch: &mut EncodeScratch,
+        shared: &mut SharedBodies,
+    ) {
+        let shared = if self.repl.whole_world {
+            Some(shared)
+        } else {
+            None
+        };
+        self.encode(world.tick, scratch, shared, |slot| slot.clone_from(world));
+    }
+
+    fn encode(
+        &mut self,
+        tick: u32,
+        scratch: &mut EncodeScratch,
+        shared: Option<&mut SharedBodies>,
+        fill: impl FnOnce(&mut Snapshot),
+    ) {
         let repl = &mut self.repl;
         let base_tick = repl.acked.filter(|&a| a < tick);
         let (slot, base) = repl.history.begin_with_base(tick, base_tick);
         slot.clear(&self.layout, tick);
         fill(slot);
+        slot.tick = tick;
         if self.snapshot_ready {
             self.stats.superseded += 1;
         }
         self.snapshot_out.clear();
-        encode_snapshot(
-            &self.layout,
-            slot,
-            base,
-            repl.inputs.last_applied(),
-            scratch,
-            &mut self.snapshot_out,
-        );
+        let seq = repl.inputs.last_applied();
+        match shared {
+            Some(shared) => encode_snapshot_shared(
+                &self.layout,
+                slot,
+                base,
+                seq,
+                scratch,
+                shared,
+                &mut self.snapshot_out,
+            ),
+            None => encode_snapshot(
+                &self.layout,
+                slot,
+                base,
+                seq,
+                scratch,
+                &mut self.snapshot_out,
+            ),
+        }
         if base.is_some() {
             self.stats.delta_snapshots += 1;
         } else {

@@ -475,7 +475,10 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
     let token: ResumeToken = [9; 16];
     let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
     // Acks go out at once: this test pumps frames without advancing a clock.
-    let mut client = ClientSession::new(ClientConfig { ack_delay_us: 0, ..ClientConfig::default() });
+    let mut client = ClientSession::new(ClientConfig {
+        ack_delay_us: 0,
+        ..ClientConfig::default()
+    });
     client.connect(0);
     pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
     server.poll_event();
@@ -559,7 +562,10 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
 fn an_ack_waits_for_an_input_to_carry_it_then_goes_alone() {
     let layout = arena_layout();
     let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
-    let mut client = ClientSession::new(ClientConfig { ack_delay_us: 8_000, ..ClientConfig::default() });
+    let mut client = ClientSession::new(ClientConfig {
+        ack_delay_us: 8_000,
+        ..ClientConfig::default()
+    });
     client.connect(0);
     pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
     server.poll_event();
@@ -580,7 +586,15 @@ fn an_ack_waits_for_an_input_to_carry_it_then_goes_alone() {
     assert_eq!(client.poll_timeout(), Some(18_000));
     client.handle_timeout(18_000);
     assert_eq!(client.poll_transmit(&mut buf), Some(Channel::Unreliable));
-    server.handle_frame(TickTime { tick: 1, fraction: 0 }, &buf).unwrap();
+    server
+        .handle_frame(
+            TickTime {
+                tick: 1,
+                fraction: 0,
+            },
+            &buf,
+        )
+        .unwrap();
     assert_eq!(server.acked(), Some(1));
 
     // Snapshot 2 arrives; an input 3 ms later carries its ack: no ack-only packet follows.
@@ -590,7 +604,15 @@ fn an_ack_waits_for_an_input_to_carry_it_then_goes_alone() {
     let words = vec![0u32; layout.input.words];
     client.send_input(43_000, &words).unwrap();
     assert_eq!(client.poll_transmit(&mut buf), Some(Channel::Unreliable));
-    server.handle_frame(TickTime { tick: 2, fraction: 0 }, &buf).unwrap();
+    server
+        .handle_frame(
+            TickTime {
+                tick: 2,
+                fraction: 0,
+            },
+            &buf,
+        )
+        .unwrap();
     assert_eq!(server.acked(), Some(2));
     client.handle_timeout(60_000);
     while let Some(ch) = client.poll_transmit(&mut buf) {
