@@ -44,8 +44,7 @@ pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
 enum Event {
     Out(Next),
     Read(Option<Result<Message, WsError>>),
-    Idle,
-    Heartbeat,
+    Timer,
 }
 
 /// Token bucket over messages.
@@ -202,22 +201,20 @@ async fn run(
     let write_timeout = Duration::from_millis(cfg.write_timeout_ms);
     let idle = Duration::from_millis(cfg.idle_timeout_ms);
     let mut limit = RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
-    let mut heartbeat = tokio::time::interval(Duration::from_millis(cfg.heartbeat_ms));
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    heartbeat.tick().await;
-    // One idle timer, moved only when it fires: re-arming a timer per message would cost more
-    // than reading the message.
+    let heartbeat = Duration::from_millis(cfg.heartbeat_ms);
+    // One timer for heartbeat and idleness, moved only when it fires: re-arming a timer per
+    // message would cost more than reading the message.
     let mut last_seen = Instant::now();
-    let idle_timer = tokio::time::sleep(idle);
-    tokio::pin!(idle_timer);
+    let mut next_ping = last_seen + heartbeat;
+    let timer = tokio::time::sleep_until(next_ping.min(last_seen + idle).into());
+    tokio::pin!(timer);
     let mut reading = true;
     loop {
         let event = tokio::select! {
             biased;
             n = outbox.next() => Event::Out(n),
             m = ws.next(), if reading => Event::Read(m),
-            () = &mut idle_timer, if reading => Event::Idle,
-            _ = heartbeat.tick() => Event::Heartbeat,
+            () = &mut timer => Event::Timer,
         };
         let violation = match event {
             Event::Out(Next::Frame(f)) => {
@@ -245,22 +242,31 @@ async fn run(
                 let _ = tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
                 break;
             }
-            Event::Heartbeat => {
-                match send_within(ws, Message::Ping(Bytes::new()), write_timeout).await {
-                    Ok(Ok(())) => continue,
-                    _ => break,
-                }
-            }
-            Event::Idle => {
-                let deadline = last_seen + idle;
-                if Instant::now() < deadline {
-                    idle_timer.as_mut().reset(deadline.into());
+            Event::Timer => {
+                let now = Instant::now();
+                if reading && now >= last_seen + idle {
+                    CloseReason::new(
+                        CloseCode::IDLE_TIMEOUT,
+                        format!("nothing received for {} ms", idle.as_millis()),
+                    )
+                } else {
+                    if now >= next_ping {
+                        next_ping = now + heartbeat;
+                        if !matches!(
+                            send_within(ws, Message::Ping(Bytes::new()), write_timeout).await,
+                            Ok(Ok(()))
+                        ) {
+                            break;
+                        }
+                    }
+                    let wake = if reading {
+                        next_ping.min(last_seen + idle)
+                    } else {
+                        next_ping
+                    };
+                    timer.as_mut().reset(wake.into());
                     continue;
                 }
-                CloseReason::new(
-                    CloseCode::IDLE_TIMEOUT,
-                    format!("nothing received for {} ms", idle.as_millis()),
-                )
             }
             Event::Read(msg) => {
                 let now = Instant::now();
@@ -313,10 +319,7 @@ async fn run(
                         } else {
                             if shard
                                 .frames
-                                .try_send(Inbound::Frame {
-                                    conn,
-                                    frame: frame.to_vec(),
-                                })
+                                .try_send(Inbound::Frame { conn, frame })
                                 .is_err()
                             {
                                 shared.stats.inbound_dropped.fetch_add(1, Ordering::Relaxed);

@@ -16,6 +16,7 @@ use tickwire_protocol::session::{
     ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
+use tokio_tungstenite::tungstenite::Bytes;
 
 use super::TickClock;
 use super::outbox::Outbox;
@@ -35,7 +36,7 @@ pub(crate) enum Inbound {
         outbox: Arc<Outbox>,
     },
     /// Any later frame.
-    Frame { conn: ConnId, frame: Vec<u8> },
+    Frame { conn: ConnId, frame: Bytes },
     /// The transport closed.
     Closed { conn: ConnId },
     /// Close every connection with `reason` (server shutdown).
