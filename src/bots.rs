@@ -743,7 +743,6 @@ mod tests {
             .expect("the swarm finishes")
             .expect("the swarm runs");
         let line = serde_json::to_string(&report).unwrap();
-        eprintln!("{line}");
         assert_eq!(report.connect_failures, 0, "{line}");
         assert_eq!(report.measured_bots, 20, "{line}");
         assert_eq!(report.decode_errors, 0, "{line}");
