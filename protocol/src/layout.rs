@@ -159,54 +159,31 @@ fn compile_field(f: &FieldDef, offset: usize) -> Result<FieldLayout, SchemaError
             max,
             precision,
             delta_bits,
-        } => {
-            let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(
-                steps,
-                1,
-                *delta_bits,
-                NumericKind::Float {
-                    min: *min,
-                    max: *max,
-                    steps,
-                },
-            )?
         }
-        FieldType::Vec2 {
+        | FieldType::Vec2 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        }
+        | FieldType::Vec3 {
             min,
             max,
             precision,
             delta_bits,
         } => {
+            let comps = match f.ty {
+                FieldType::Vec2 { .. } => 2,
+                FieldType::Vec3 { .. } => 3,
+                _ => 1,
+            };
             let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(
+            let kind = NumericKind::Float {
+                min: *min,
+                max: *max,
                 steps,
-                2,
-                *delta_bits,
-                NumericKind::Float {
-                    min: *min,
-                    max: *max,
-                    steps,
-                },
-            )?
-        }
-        FieldType::Vec3 {
-            min,
-            max,
-            precision,
-            delta_bits,
-        } => {
-            let steps = float_steps(name, *min, *max, *precision)?;
-            numeric(
-                steps,
-                3,
-                *delta_bits,
-                NumericKind::Float {
-                    min: *min,
-                    max: *max,
-                    steps,
-                },
-            )?
+            };
+            numeric(steps, comps, *delta_bits, kind)?
         }
         FieldType::Int {
             min,
