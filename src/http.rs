@@ -230,4 +230,27 @@ mod tests {
         assert!(parse_head(b"\xff\xfe").is_none());
         assert!(parse_head(b"").is_none());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The request head is the one thing the HTTP side decodes itself: no bytes panic it.
+        #[test]
+        fn any_head_parses_or_is_refused(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Some(h) = parse_head(&bytes) {
+                proptest::prop_assert!(!h.method.contains(' '));
+                proptest::prop_assert!(!h.path.contains('?'));
+            }
+        }
+
+        #[test]
+        fn mutated_upgrade_heads_never_panic(cut in 0usize..80, flip in 0usize..80, bit in 0u8..8) {
+            let mut head = b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade".to_vec();
+            if flip < head.len() {
+                head[flip] ^= 1 << bit;
+            }
+            head.truncate(cut.min(head.len()));
+            let _ = parse_head(&head);
+        }
+    }
 }
