@@ -399,6 +399,28 @@ fn pump(
     }
 }
 
+/// A server session and a client session with the handshake done: hello checked, welcome
+/// delivered (client 1, resume token `token`).
+fn established(
+    layout: &Arc<Layout>,
+    config: ClientConfig,
+    player: Option<u32>,
+    token: ResumeToken,
+) -> (ServerSession, ClientSession) {
+    let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
+    let mut client = ClientSession::new(config);
+    client.connect(0);
+    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
+    assert!(matches!(
+        server.poll_event(),
+        Some(ServerEvent::Hello { .. })
+    ));
+    server.accept(TickTime::default(), 1, player, token, None);
+    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
+    assert!(client.is_established());
+    (server, client)
+}
+
 #[test]
 fn protocol_hash_mismatch_closes_with_a_clear_reason() {
     let layout = arena_layout();
@@ -436,17 +458,7 @@ fn input_before_hello_is_a_bad_handshake() {
 #[test]
 fn generic_client_decodes_with_the_welcome_schema() {
     let layout = arena_layout();
-    let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
-    let mut client = ClientSession::new(ClientConfig::default());
-    client.connect(0);
-    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
-    assert!(matches!(
-        server.poll_event(),
-        Some(ServerEvent::Hello { .. })
-    ));
-    server.accept(TickTime::default(), 7, None, [1; 16], None);
-    pump(&mut server, &mut client, TickTime::default(), 1000).unwrap();
-    assert!(client.is_established());
+    let (mut server, mut client) = established(&layout, ClientConfig::default(), None, [1; 16]);
     assert_eq!(
         client.layout().unwrap().protocol_hash(),
         layout.protocol_hash()
@@ -473,16 +485,12 @@ fn generic_client_decodes_with_the_welcome_schema() {
 fn resume_continues_with_a_delta_from_the_acked_baseline() {
     let layout = arena_layout();
     let token: ResumeToken = [9; 16];
-    let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
     // Acks go out at once: this test pumps frames without advancing a clock.
-    let mut client = ClientSession::new(ClientConfig {
+    let config = ClientConfig {
         ack_delay_us: 0,
         ..ClientConfig::default()
-    });
-    client.connect(0);
-    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
-    server.poll_event();
-    server.accept(TickTime::default(), 1, Some(0), token, None);
+    };
+    let (mut server, mut client) = established(&layout, config, Some(0), token);
     let mut rng = Rng::new(8);
     let mut world = TestWorld::default();
     for _ in 0..50 {
@@ -561,16 +569,11 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
 #[test]
 fn an_ack_waits_for_an_input_to_carry_it_then_goes_alone() {
     let layout = arena_layout();
-    let mut server = ServerSession::new(layout.clone(), ServerConfig::default());
-    let mut client = ClientSession::new(ClientConfig {
+    let config = ClientConfig {
         ack_delay_us: 8_000,
         ..ClientConfig::default()
-    });
-    client.connect(0);
-    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
-    server.poll_event();
-    server.accept(TickTime::default(), 1, None, [3; 16], None);
-    pump(&mut server, &mut client, TickTime::default(), 0).unwrap();
+    };
+    let (mut server, mut client) = established(&layout, config, None, [3; 16]);
     let mut world = TestWorld::default();
     world.spawn(&mut Rng::new(1));
     let mut scratch = EncodeScratch::default();
