@@ -49,12 +49,15 @@ pub struct SnapshotHeader {
 #[derive(Debug, Default)]
 pub struct EncodeScratch {
     /// `(baseline index, current index or REMOVED)` for each touched baseline entity.
-    touched: Vec<(u32, u32)>,
+    pub(crate) touched: Vec<(u32, u32)>,
     /// Current indices of created entities.
-    created: Vec<u32>,
+    pub(crate) created: Vec<u32>,
+    /// A client's view and its baseline, copied out for encoders that need them whole.
+    pub(crate) view: Snapshot,
+    pub(crate) base_view: Snapshot,
 }
 
-const REMOVED: u32 = u32::MAX;
+pub(crate) const REMOVED: u32 = u32::MAX;
 
 /// Reusable buffers for [`decode_snapshot`].
 #[derive(Debug, Default)]
@@ -73,7 +76,7 @@ fn unzigzag(z: u32) -> i64 {
     i64::from(z >> 1) ^ -i64::from(z & 1)
 }
 
-fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
+pub(crate) fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
     if n > 32 {
         w.write(mask as u32, 32);
         w.write((mask >> 32) as u32, n as u32 - 32);
@@ -272,7 +275,7 @@ fn read_field_delta(
 /// Word-slice equality without a `memcmp` call: entities are a few words long, and a few
 /// inline vector operations beat a library call.
 #[inline]
-fn words_eq(a: &[u32], b: &[u32]) -> bool {
+pub(crate) fn words_eq(a: &[u32], b: &[u32]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -304,7 +307,7 @@ fn changed_words(cur: &[u32], base: &[u32]) -> Option<u64> {
 }
 
 #[inline(always)]
-fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
+pub(crate) fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
     let mut mask = 0u64;
     for (i, f) in kind.fields.iter().enumerate() {
         let diff = if f.words == 1 {
@@ -320,7 +323,7 @@ fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
 
 /// Writes the fields whose bit is set in `mask`, which has no bit past the last field.
 #[inline(always)]
-fn write_changed_fields(
+pub(crate) fn write_changed_fields(
     w: &mut BitWriter<'_>,
     kind: &KindLayout,
     mask: u64,
@@ -512,7 +515,13 @@ pub fn encode_snapshot_shared(
     w.finish();
 }
 
-fn write_header(w: &mut BitWriter<'_>, flags: u32, tick: u32, base: Option<u32>, seq: Option<u32>) {
+pub(crate) fn write_header(
+    w: &mut BitWriter<'_>,
+    flags: u32,
+    tick: u32,
+    base: Option<u32>,
+    seq: Option<u32>,
+) {
     w.write(flags, 4);
     w.write_uvar(tick);
     if let Some(b) = base {

@@ -39,6 +39,7 @@ pub mod message;
 pub mod schema;
 pub mod session;
 pub mod snapshot;
+pub mod views;
 
 pub use codec::{
     DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SharedBodies, SnapshotHeader, decode_snapshot,
@@ -50,3 +51,4 @@ pub use layout::{FieldLayout, KindLayout, Layout, Value};
 pub use message::{ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, ServerMessage};
 pub use schema::{FieldDef, FieldType, KindDef, Schema, WIRE_VERSION};
 pub use snapshot::{EntityId, Snapshot};
+pub use views::{DeltaCache, View, encode_view_snapshot};

@@ -257,6 +257,7 @@ impl Shard {
                 self.layout.clone(),
                 self.config.view_radius,
                 self.config.encode_threads,
+                self.config.history,
             );
             self.rooms.insert(room_name.clone(), room);
         }
