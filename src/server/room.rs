@@ -395,6 +395,10 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64,
         while session.poll_transmit(&mut sink).is_some() {}
         return Ok(0);
     }
+    if !session.wants_transmit() {
+        // Nothing to send: leave the connection's task asleep.
+        return Ok(0);
+    }
     let mut superseded = 0;
     let mut result = Ok(());
     while session.wants_transmit() {

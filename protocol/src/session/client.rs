@@ -40,8 +40,9 @@ pub struct ClientConfig {
     /// late one is applied one tick later and counted).
     pub input_margin_ticks: f64,
     /// How long an ack may wait for an input packet to carry it before it goes out alone, in
-    /// microseconds. Default 8 ms: well inside a 30 Hz tick, so the server still has the ack
-    /// before its next snapshot, while acks that an input can carry cost no extra message.
+    /// microseconds. Default 16 ms, half a 30 Hz tick: on a link whose one-way delay is under
+    /// the other half, the server still has the ack before its next snapshot, and the acks an
+    /// input carries cost no message of their own.
     /// 0 sends every ack at once.
     pub ack_delay_us: u64,
     /// Input packets waiting to be polled before the oldest is dropped. Default 8.
@@ -58,7 +59,7 @@ impl Default for ClientConfig {
             input_redundancy: 4,
             ping_interval_us: 1_000_000,
             input_margin_ticks: 0.0,
-            ack_delay_us: 8_000,
+            ack_delay_us: 16_000,
             max_queued_inputs: 8,
         }
     }
