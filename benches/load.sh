@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load scenario: a release server and a bot swarm on this machine, both on 127.0.0.1.
 #
-#   benches/load.sh [--bots N] [--seconds S] [--port P] [-- server flags...]
+#   benches/load.sh [--bots N] [--seconds S] [--port P] [--bot-flags "..."] [-- server flags...]
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
 # window: CPU in cores (utime + stime from /proc), peak RSS, and the shard counters (tick
@@ -13,12 +13,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bots=100 seconds=10 port=0
+bots=100 seconds=10 port=0 bot_flags=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bots) bots=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
+        --bot-flags) bot_flags=$2; shift 2 ;;
         --) shift; break ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -41,7 +42,7 @@ done
 hz=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 warmup=2
-"$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json &
+"$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"

@@ -94,6 +94,9 @@ pub struct BotConfig {
     pub auth_token: String,
     /// Per-bot limit from TCP connect to welcome, in seconds. Default 10.
     pub handshake_timeout_seconds: f64,
+    /// Longest wait for an input to carry an ack, in ms. Default `None`: the client session's
+    /// default.
+    pub ack_delay_ms: Option<f64>,
 }
 
 impl Default for BotConfig {
@@ -110,6 +113,7 @@ impl Default for BotConfig {
             connects_per_second: 500.0,
             auth_token: String::new(),
             handshake_timeout_seconds: 10.0,
+            ack_delay_ms: None,
         }
     }
 }
@@ -394,6 +398,9 @@ async fn run_bot(
     let mut client_config = ClientConfig::for_room(cfg.room.clone());
     client_config.session.auth_token = cfg.auth_token.clone();
     client_config.handshake_timeout = Duration::from_secs_f64(cfg.handshake_timeout_seconds);
+    if let Some(ms) = cfg.ack_delay_ms {
+        client_config.session.ack_delay_us = (ms.max(0.0) * 1000.0) as u64;
+    }
     let connected = Client::connect(&cfg.url, client_config)
         .await
         .map_err(BotError::from)
