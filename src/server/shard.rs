@@ -66,6 +66,8 @@ pub(crate) struct Shard {
     stop: Arc<AtomicBool>,
     rooms: HashMap<String, Room>,
     conn_room: HashMap<ConnId, String>,
+    /// Closed connections seen on the control queue, handled after the frames.
+    closed: Vec<ConnId>,
     next_client: u32,
     grace_ticks: u32,
     seed: u64,
@@ -108,6 +110,7 @@ impl Shard {
             stop,
             rooms: HashMap::new(),
             conn_room: HashMap::new(),
+            closed: Vec::new(),
             next_client: 1,
             grace_ticks,
             seed: u64::from_le_bytes(seed),
@@ -186,8 +189,15 @@ impl Shard {
     }
 
     fn drain_inbound(&mut self, tick: u32) {
+        // A connection's frames go on the frame queue and its end on the control queue, after
+        // them: a close waits until the frames queued before it are handled, or a leave sent
+        // just before hanging up would find the client parked.
+        let mut closed = std::mem::take(&mut self.closed);
         while let Ok(msg) = self.control.try_recv() {
-            self.handle(tick, msg);
+            match msg {
+                Inbound::Closed { conn } => closed.push(conn),
+                msg => self.handle(tick, msg),
+            }
         }
         // Only what was queued when the tick began, so a flood cannot hold the tick forever.
         let queued = self.frames.len();
@@ -200,6 +210,10 @@ impl Shard {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        for conn in closed.drain(..) {
+            self.handle(tick, Inbound::Closed { conn });
+        }
+        self.closed = closed;
     }
 
     fn now(&self) -> TickTime {
