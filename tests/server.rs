@@ -234,7 +234,7 @@ async fn a_client_that_leaves_and_hangs_up_at_once_is_gone_not_parked() {
     let mut c = connect(&ts.url, "leave").await;
     next_snapshot(&mut c).await;
     // The client sends its leave and closes the socket straight away.
-    c.close().await;
+    c.close().await.expect("clean close");
     within("the server drops the session", async {
         loop {
             let r = ts.server.report();
