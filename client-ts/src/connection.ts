@@ -12,7 +12,7 @@
 
 import { closeCodeName, CloseCode, type CloseReason, type Signal, type Welcome } from './messages.js';
 import { InterpolationBuffer, type InterpolatedWorld, type InterpolationOptions } from './interpolation.js';
-import { Layout, type Protocol, type SchemaTypes } from './schema.js';
+import { Layout, type GenericTypes, type Protocol, type SchemaTypes } from './schema.js';
 import { ClientSession, SessionClosedError, type SessionConfig, type SessionEvent } from './session.js';
 import { readFields, readValue, writeFields, type Snapshot } from './snapshot.js';
 import { websocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportKind } from './transport.js';
@@ -226,7 +226,7 @@ export class ConnectError extends Error {
 const defaultNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** A connection to a tickwire server. Create with {@link connect}. */
-export class Connection<T extends SchemaTypes = SchemaTypes> {
+export class Connection<T extends SchemaTypes = GenericTypes> {
   readonly url: string;
   readonly session: ClientSession;
   private readonly opts: ConnectOptions<T>;
@@ -640,7 +640,7 @@ export class Connection<T extends SchemaTypes = SchemaTypes> {
  * Rejects with {@link ConnectError} if the session ends before that for good (for example a
  * protocol mismatch, or every reconnect attempt failing).
  */
-export function connect<T extends SchemaTypes = SchemaTypes>(url: string, options: ConnectOptions<T> = {}): Promise<Connection<T>> {
+export function connect<T extends SchemaTypes = GenericTypes>(url: string, options: ConnectOptions<T> = {}): Promise<Connection<T>> {
   const conn = new Connection<T>(url, options);
   return new Promise((resolve, reject) => {
     const offConnected = conn.on('connected', () => {

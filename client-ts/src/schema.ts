@@ -79,8 +79,15 @@ export interface SchemaTypes {
   input: object;
 }
 
+/** The value types of a client that decodes whatever schema the server sends. */
+export interface GenericTypes {
+  kinds: Record<string, Fields>;
+  room: Fields;
+  input: Fields;
+}
+
 /** What a client built for one schema needs: generated as `PROTOCOL`. */
-export interface Protocol<T extends SchemaTypes = SchemaTypes> {
+export interface Protocol<T extends SchemaTypes = GenericTypes> {
   readonly schema: Schema;
   readonly protocolHash: bigint;
   readonly layout: LayoutTable;
