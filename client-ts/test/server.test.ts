@@ -36,13 +36,14 @@ describe('against a real server', () => {
     const conn = new Connection<Types>(server.wsUrl, { protocol: PROTOCOL, room: 'node-basic' });
     conn.on('entityEnter', (e) => entered.push(e.id));
     const connected = within('welcome', conn.once('connected'));
+    const firstSnapshot = within('first snapshot', conn.once('snapshot'));
     conn.start();
     const welcome = await connected;
     expect(welcome.resumed).toBe(false);
     expect(welcome.transport).toBe('websocket');
     expect(welcome.player).not.toBeNull();
 
-    const first = await nextSnapshot(conn, 'first snapshot');
+    const first = await firstSnapshot;
     expect(first.baseline).toBeNull();
     expect(entered).toContain(welcome.player);
     expect(first.world.room().players).toBeGreaterThanOrEqual(1);
