@@ -2,4 +2,5 @@
 
 mod generated_ts;
 mod harness;
+mod play;
 mod server;
