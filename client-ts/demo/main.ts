@@ -93,7 +93,8 @@ resize();
 function draw(): void {
   const w = canvas.width;
   const h = canvas.height;
-  const scale = Math.min(w, h) / WORLD;
+  const margin = 12 * (devicePixelRatio || 1);
+  const scale = (Math.min(w, h) - 2 * margin) / WORLD;
   const ox = (w - WORLD * scale) / 2;
   const oy = (h - WORLD * scale) / 2;
   ctx.fillStyle = '#10141c';
@@ -110,6 +111,9 @@ function draw(): void {
     ctx.lineTo(ox + WORLD * scale, oy + g * scale);
   }
   ctx.stroke();
+  ctx.strokeStyle = '#4a5d7e';
+  ctx.lineWidth = 2;
+  ctx.strokeRect(ox, oy, WORLD * scale, WORLD * scale);
 
   const view = conn?.interpolated() ?? null;
   const me = conn?.player ?? null;
