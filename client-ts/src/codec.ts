@@ -282,11 +282,8 @@ export class SnapshotDecoder {
       }
       if (maskTooWide(prevLo, prevHi, nf)) throw new DecodeError('BadFieldMask');
       if (prevLo === 0 && prevHi === 0) continue;
-      const bs = base.starts[bi]!;
-      const be = base.starts[bi + 1]!;
-      const o = out.push(base.ids[bi]!, base.kinds[bi]!, be - bs);
-      out.words.set(bWords.subarray(bs, be), o);
-      readChangedFields(r, kind, prevLo, prevHi, bWords, bs, out.words, o);
+      const o = out.pushFrom(base, bi);
+      readChangedFields(r, kind, prevLo, prevHi, bWords, base.starts[bi]!, out.words, o);
     }
     for (let i = next; i < n; i++) out.pushFrom(base, i);
   }

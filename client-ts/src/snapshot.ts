@@ -94,8 +94,8 @@ export class Snapshot {
     return start;
   }
 
-  /** Appends a copy of entity `i` of `other`, keeping id order. */
-  pushFrom(other: Snapshot, i: number): void {
+  /** Appends a copy of entity `i` of `other`, keeping id order; returns its first word's offset. */
+  pushFrom(other: Snapshot, i: number): number {
     const c = this.count;
     const id = other.ids[i]!;
     if (c > 0 && id <= this.ids[c - 1]!) throw new DecodeError('DuplicateEntity', id);
@@ -105,11 +105,15 @@ export class Snapshot {
     const start = this.starts[c]!;
     const end = start + (e - s);
     if (end > this.words.length) this.growWords(end);
-    this.words.set(other.words.subarray(s, e), start);
+    // Entities are a few words: a loop beats creating a subarray view per entity.
+    const src = other.words;
+    const dst = this.words;
+    for (let k = 0; k < e - s; k++) dst[start + k] = src[s + k]!;
     this.ids[c] = id;
     this.kinds[c] = other.kinds[i]!;
     this.starts[c + 1] = end;
     this.count = c + 1;
+    return start;
   }
 
   /** Makes `this` a copy of `other`, reusing buffers. */
