@@ -46,7 +46,10 @@ export interface SessionConfig {
   pingIntervalUs: number;
   /** Extra ticks added to an input's target tick. Default 0. */
   inputMarginTicks: number;
-  /** How long an ack waits for an input packet to carry it, in microseconds. Default 8 ms. */
+  /**
+   * How long an ack waits for an input packet to carry it before going out alone, in
+   * microseconds. Default 16 ms, half a 30 Hz tick. 0 sends every ack at once.
+   */
   ackDelayUs: number;
   /** Input packets waiting to be polled before the oldest is dropped. Default 8. */
   maxQueuedInputs: number;
@@ -62,7 +65,7 @@ export function defaultSessionConfig(): SessionConfig {
     inputRedundancy: 4,
     pingIntervalUs: 1_000_000,
     inputMarginTicks: 0,
-    ackDelayUs: 8_000,
+    ackDelayUs: 16_000,
     maxQueuedInputs: 8,
   };
 }
