@@ -475,10 +475,8 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     const wasOpen = this.transport;
     this.dropTransport();
     if (wasOpen !== null) this.emit('transport', { kind: wasOpen.kind, state: 'closed' });
-    if (this.session.isClosed() && !this.userClosed) {
-      // The session already reported its end (close message, or our refusal).
-      return;
-    }
+    // A session that reported its own end dropped its transport first, so its close is stale
+    // and never reaches here.
     if (this.userClosed) return;
     if (info.code !== null && info.code >= 4000 && info.code < 5000) {
       // A close frame with a tickwire code but no close message before it.

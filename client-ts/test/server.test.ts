@@ -142,3 +142,35 @@ describe('against a real server', () => {
     conn.close();
   });
 });
+
+describe('reconnect policy', () => {
+  it('retries a refused address with growing delays, then gives up', async () => {
+    // A port nothing listens on: bind one, note it, close it.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    const conn = new Connection<Types>(`ws://127.0.0.1:${port}/ws`, {
+      protocol: PROTOCOL,
+      reconnect: { initialDelayMs: 20, multiplier: 2, jitter: 0, maxAttempts: 3 },
+    });
+    const times: number[] = [];
+    const events: ConnectionEvents<Types>['disconnect'][] = [];
+    conn.on('disconnect', (d) => {
+      times.push(performance.now());
+      events.push(d);
+    });
+    const gaveUp = within('giving up', conn.once('disconnect', (d) => !d.willReconnect));
+    conn.start();
+    await gaveUp;
+    expect(events.map((e) => e.willReconnect)).toEqual([true, true, true, false]);
+    expect(events.every((e) => e.code === -1 && e.name === 'transport_lost')).toBe(true);
+    // Delays of 20, 40 and 80 ms between the attempts.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(19);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(39);
+    expect(times[3]! - times[2]!).toBeGreaterThanOrEqual(79);
+    expect(conn.isEnded).toBe(true);
+  });
+});
