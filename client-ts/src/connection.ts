@@ -613,8 +613,12 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     return interp.sample(interp.renderTick(tick, this.session.clock.tickRate));
   }
 
-  /** Leaves on purpose: sends a leave message, closes the transport, never reconnects. */
-  close(): void {
+  /**
+   * Leaves on purpose: sends a leave message, never reconnects. The server ends the session on
+   * the leave and closes the transport; the transport is closed from this side only if that
+   * has not happened within `closeTimeoutMs` (closing at once could overtake the leave).
+   */
+  close(closeTimeoutMs = 1000): void {
     if (this.userClosed) return;
     this.userClosed = true;
     this.ended = true;
@@ -625,8 +629,15 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (t !== null) {
       for (let x = this.session.pollTransmit(); x !== null; x = this.session.pollTransmit()) t.send(x.frame, x.channel);
     }
-    this.dropTransport();
-    if (t !== null) this.emit('transport', { kind: t.kind, state: 'closed' });
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const closeNow = () => {
+      if (this.transport !== t || t === null) return;
+      this.dropTransport();
+      this.emit('transport', { kind: t.kind, state: 'closed' });
+    };
+    if (wasEstablished) setTimeout(closeNow, closeTimeoutMs);
+    else closeNow();
     if (wasEstablished || t !== null) {
       this.emit('disconnect', { code: CloseCode.NORMAL, name: 'normal', message: 'client left', byServer: false, willReconnect: false });
     }

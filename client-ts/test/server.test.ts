@@ -55,8 +55,34 @@ describe('against a real server', () => {
     expect(conn.isEnded).toBe(true);
   });
 
+  it('sees another client enter and, when it leaves, leave', async () => {
+    const a = await within('connect a', connect(server.wsUrl, { protocol: PROTOCOL, room: 'node-pair' }));
+    const entered = within('b enters', a.once('entityEnter', (e) => e.id !== a.player));
+    const b = await within('connect b', connect(server.wsUrl, { protocol: PROTOCOL, room: 'node-pair' }));
+    const e = await entered;
+    expect(e.id).toBe(b.player);
+    expect(e.kind).toBe('player');
+    expect(e.entity.kind === 'player' && e.entity.values.hp).toBe(100);
+    const left = within('b leaves', a.once('entityLeave', (l) => l.id === b.player));
+    b.close();
+    expect((await left).kind).toBe('player');
+    a.close();
+  });
+
   it('sends inputs and sees its player move in the next snapshots', async () => {
-    const conn = await within('connect', connect(server.wsUrl, { protocol: PROTOCOL, room: 'node-move' }));
+    const reconciled: { lastInputSeq: number | null; pending: number[] }[] = [];
+    const sent: number[] = [];
+    const conn = await within(
+      'connect',
+      connect(server.wsUrl, {
+        protocol: PROTOCOL,
+        room: 'node-move',
+        prediction: {
+          onInput: (p) => sent.push(p.seq),
+          reconcile: (c) => reconciled.push({ lastInputSeq: c.lastInputSeq, pending: c.pending.map((p) => p.seq) }),
+        },
+      }),
+    );
     const start = playerPos(conn, await nextSnapshot(conn, 'snapshot'));
     // Move towards the middle, so the world's edge cannot stop the player.
     const dx = start[0] < 2000 ? 1 : -1;
@@ -64,6 +90,11 @@ describe('against a real server', () => {
     expect(conn.pendingInputs().map((p) => p.seq)).toContain(seq);
     const applied = await nextSnapshot(conn, 'the input applied', (s) => s.lastInputSeq !== null && s.lastInputSeq >= seq);
     expect(conn.pendingInputs()).toEqual([]);
+    expect(sent).toEqual([seq]);
+    // Reconciliation only ever replays inputs the server has not applied.
+    expect(reconciled.length).toBeGreaterThan(0);
+    expect(reconciled.every((r) => r.pending.every((p) => p > (r.lastInputSeq ?? -1)))).toBe(true);
+    expect(reconciled.at(-1)).toEqual({ lastInputSeq: seq, pending: [] });
     const a = playerPos(conn, applied);
     const later = await nextSnapshot(conn, 'ten ticks later', (s) => s.tick >= applied.tick + 10);
     const b = playerPos(conn, later);
@@ -92,6 +123,8 @@ describe('against a real server', () => {
       const fullBefore = conn.session.stats.fullSnapshots;
       const lastTick = conn.world()!.tick;
 
+      const transport: string[] = [];
+      conn.on('transport', (t) => transport.push(`${t.kind} ${t.state}`));
       const dropped = within('disconnect', conn.once('disconnect'));
       const back = within('reconnect', conn.once('connected'));
       proxy.cutAll();
@@ -102,6 +135,7 @@ describe('against a real server', () => {
       expect(w.resumed).toBe(true);
       expect(conn.welcome!.clientId).toBe(id);
       expect(proxy.accepted).toBe(2);
+      expect(transport).toEqual(['websocket closed', 'websocket open']);
 
       const first = await nextSnapshot(conn, 'first snapshot after resume');
       expect(first.baseline).not.toBeNull();
