@@ -4,8 +4,12 @@
 #   benches/load.sh [--bots N] [--seconds S] [--port P] [--bot-flags "..."] [-- server flags...]
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
-# window: CPU in cores (utime + stime from /proc), peak RSS, and the shard counters (tick
-# duration percentiles, overruns, skipped ticks). Both processes stop by themselves.
+# window: CPU in cores (utime + stime from /proc; the whole server, its network thread, and
+# the swarm), peak RSS, and the shard counters (tick duration percentiles, overruns, skipped
+# ticks). Both processes stop by themselves.
+#
+# BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
+# clients on other machines would; without it the swarm and the server compete for them.
 #
 # Scenarios of the README:
 #   benches/load.sh --bots 100 --seconds 20
@@ -41,22 +45,25 @@ done
 
 hz=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+# The main thread runs the network (tokio); shard and encode threads are the rest.
+io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }
+swarm_cpu() { awk '{print $14 + $15}' "/proc/$swarm/stat"; }
 warmup=2
-"$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json $bot_flags &
+${BOTS_NICE:+nice -n $BOTS_NICE} "$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
 before=$(curl -fs "http://127.0.0.1:$port/status.json")
-c0=$(cpu); t0=$(date +%s.%N)
+c0=$(cpu); i0=$(io_cpu); s0=$(swarm_cpu); t0=$(date +%s.%N)
 sleep "$(python3 -c "print(max(1.0, $seconds - 2.0))")"
-c1=$(cpu); t1=$(date +%s.%N)
+c1=$(cpu); i1=$(io_cpu); s1=$(swarm_cpu); t1=$(date +%s.%N)
 after=$(curl -fs "http://127.0.0.1:$port/status.json")
 wait "$swarm"
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
-python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" <<'PY'
+python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$i0" "$i1" "$s0" "$s1" <<'PY'
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-c0, c1, t0, t1, hz, peak = map(float, sys.argv[3:9])
+c0, c1, t0, t1, hz, peak, i0, i1, s0, s1 = map(float, sys.argv[3:13])
 def window_quantile(b, a, q):
     counts = dict(a["tick_histogram_us"])
     for edge, n in b["tick_histogram_us"]:
@@ -83,6 +90,8 @@ for b, a in zip(before["shards"], after["shards"]):
     })
 print(json.dumps({
     "server_cpu_cores": round((c1 - c0) / hz / (t1 - t0), 4),
+    "server_io_thread_cpu_cores": round((i1 - i0) / hz / (t1 - t0), 4),
+    "swarm_cpu_cores": round((s1 - s0) / hz / (t1 - t0), 4),
     "window_s": round(t1 - t0, 2),
     "peak_rss_mib": round(peak / 1024, 1),
     "inbound_dropped": after["inbound_dropped"],
