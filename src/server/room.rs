@@ -16,6 +16,7 @@ use tickwire_protocol::{
 };
 use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
+use super::IdMap;
 use super::outbox::Outbox;
 use super::stats::ShardStats;
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
@@ -39,7 +40,7 @@ pub(crate) struct Member {
 #[derive(Debug, Default)]
 pub(crate) struct Members {
     list: Vec<(ConnId, Member)>,
-    index: HashMap<ConnId, usize>,
+    index: IdMap<ConnId, usize>,
 }
 
 impl Members {

@@ -18,7 +18,7 @@ use tickwire_protocol::session::{
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 use tokio_tungstenite::tungstenite::Bytes;
 
-use super::TickClock;
+use super::{IdMap, TickClock};
 use super::outbox::Outbox;
 use super::room::{ConnId, Member, Room, flush};
 use super::stats::ShardStats;
@@ -64,8 +64,11 @@ pub(crate) struct Shard {
     frames: Receiver<Inbound>,
     stats: Arc<ShardStats>,
     stop: Arc<AtomicBool>,
-    rooms: HashMap<String, Room>,
-    conn_room: HashMap<ConnId, String>,
+    /// Rooms by the id given when created; `room_ids` finds them by name.
+    rooms: IdMap<u32, Room>,
+    room_ids: HashMap<String, u32>,
+    next_room: u32,
+    conn_room: IdMap<ConnId, u32>,
     /// Closed connections seen on the control queue, handled after the frames.
     closed: Vec<ConnId>,
     next_client: u32,
@@ -108,8 +111,10 @@ impl Shard {
             frames,
             stats: stats.clone(),
             stop,
-            rooms: HashMap::new(),
-            conn_room: HashMap::new(),
+            rooms: IdMap::default(),
+            room_ids: HashMap::new(),
+            next_room: 0,
+            conn_room: IdMap::default(),
             closed: Vec::new(),
             next_client: 1,
             grace_ticks,
@@ -157,7 +162,11 @@ impl Shard {
                 room.tick(tick, dt, &self.stats);
                 room.expire_parked(tick);
             }
-            self.rooms.retain(|_, r| !r.is_empty());
+            if self.rooms.values().any(Room::is_empty) {
+                self.rooms.retain(|_, r| !r.is_empty());
+                let rooms = &self.rooms;
+                self.room_ids.retain(|_, id| rooms.contains_key(id));
+            }
             self.publish_counts();
             let ended = Instant::now();
             self.stats.tick_duration.record(ended - started);
@@ -230,8 +239,8 @@ impl Shard {
             } => self.join(tick, conn, room, &hello, outbox),
             Inbound::Frame { conn, frame } => self.frame(tick, conn, &frame),
             Inbound::Closed { conn } => {
-                if let Some(name) = self.conn_room.remove(&conn)
-                    && let Some(room) = self.rooms.get_mut(&name)
+                if let Some(id) = self.conn_room.remove(&conn)
+                    && let Some(room) = self.rooms.get_mut(&id)
                 {
                     room.park(conn, tick, self.grace_ticks);
                 }
@@ -273,7 +282,16 @@ impl Shard {
             ));
             return;
         };
-        if !self.rooms.contains_key(&room_name) {
+        let room_id = match self.room_ids.get(&room_name) {
+            Some(&id) => id,
+            None => {
+                let id = self.next_room;
+                self.next_room = self.next_room.wrapping_add(1);
+                self.room_ids.insert(room_name.clone(), id);
+                id
+            }
+        };
+        if !self.rooms.contains_key(&room_id) {
             self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
             let game = self.factory.create(&room_name, self.seed);
             let room = Room::new(
@@ -284,9 +302,9 @@ impl Shard {
                 self.config.encode_threads,
                 self.config.history,
             );
-            self.rooms.insert(room_name.clone(), room);
+            self.rooms.insert(room_id, room);
         }
-        let room = self.rooms.get_mut(&room_name).expect("inserted above");
+        let room = self.rooms.get_mut(&room_id).expect("inserted above");
 
         // A resume takes over a parked client, or one whose old connection is not closed yet.
         let mut resumed = None;
@@ -352,14 +370,14 @@ impl Shard {
                 outbox,
             },
         );
-        self.conn_room.insert(conn, room_name);
+        self.conn_room.insert(conn, room_id);
     }
 
     fn frame(&mut self, tick: u32, conn: ConnId, frame: &[u8]) {
         let Some(room) = self
             .conn_room
             .get(&conn)
-            .and_then(|n| self.rooms.get_mut(n))
+            .and_then(|id| self.rooms.get_mut(id))
         else {
             return;
         };
