@@ -44,6 +44,7 @@ for _ in $(seq 100); do
 done
 
 hz=$(getconf CLK_TCK)
+if [ -n "${IO_NICE:-}" ]; then renice -n "$IO_NICE" -p "$server" >/dev/null; fi
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 # The main thread runs the network (tokio); shard and encode threads are the rest.
 io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }

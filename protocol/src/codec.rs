@@ -622,6 +622,66 @@ fn diff_aligned(
     n
 }
 
+/// Index form of an update section: picks sparse (a uvar per index) or dense (a bit per
+/// baseline entity), whichever is smaller, and writes the choice.
+pub(crate) struct UpdateIndices {
+    sparse: bool,
+    next: u32,
+    base_len: u32,
+}
+
+impl UpdateIndices {
+    pub(crate) fn begin(w: &mut BitWriter<'_>, touched: &[(u32, u32)], base_len: usize) -> Self {
+        // Sparse if its indices (a uvar each, 4 bits or more) take fewer bits than the dense
+        // bitmap; no need to count when 4 bits each already do not.
+        let sparse = 4 * (touched.len() + 1) < base_len && {
+            let mut sparse_bits = uvar_bits(touched.len() as u32);
+            let mut prev: i64 = -1;
+            for &(bi, _) in touched {
+                sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
+                prev = i64::from(bi);
+            }
+            sparse_bits < base_len
+        };
+        w.write_bool(sparse);
+        if sparse {
+            w.write_uvar(touched.len() as u32);
+        }
+        Self {
+            sparse,
+            next: 0,
+            base_len: base_len as u32,
+        }
+    }
+
+    /// Marks baseline entity `bi` (increasing) as the next one touched.
+    pub(crate) fn write(&mut self, w: &mut BitWriter<'_>, bi: u32) {
+        if self.sparse {
+            w.write_uvar(bi - self.next);
+        } else {
+            let mut run = bi - self.next;
+            while run >= 32 {
+                w.write(0, 32);
+                run -= 32;
+            }
+            w.write(1 << run, run + 1);
+        }
+        self.next = bi + 1;
+    }
+
+    /// Ends the bitmap after the last touched entity.
+    pub(crate) fn finish(self, w: &mut BitWriter<'_>) {
+        if !self.sparse {
+            let mut run = self.base_len - self.next;
+            while run >= 32 {
+                w.write(0, 32);
+                run -= 32;
+            }
+            w.write(0, run);
+        }
+    }
+}
+
 fn write_updates(
     w: &mut BitWriter<'_>,
     layout: &Layout,
@@ -629,36 +689,11 @@ fn write_updates(
     base: &Snapshot,
     touched: &[(u32, u32)],
 ) {
-    // Sparse if its indices (a uvar each, 4 bits or more) take fewer bits than the dense bitmap
-    // (one bit per baseline entity); no need to count when 4 bits each already do not.
-    let sparse = 4 * (touched.len() + 1) < base.len() && {
-        let mut sparse_bits = uvar_bits(touched.len() as u32);
-        let mut prev: i64 = -1;
-        for &(bi, _) in touched {
-            sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
-            prev = i64::from(bi);
-        }
-        sparse_bits < base.len()
-    };
-    w.write_bool(sparse);
+    let mut indices = UpdateIndices::begin(w, touched, base.len());
     let mut prev_mask = 0u64;
     let mut cached_mask: (Option<(u16, u64)>, u64) = (None, 0);
-    let mut next_index = 0u32;
-    if sparse {
-        w.write_uvar(touched.len() as u32);
-    }
     for &(bi, ci) in touched {
-        if sparse {
-            w.write_uvar(bi - next_index);
-        } else {
-            let mut run = bi - next_index;
-            while run >= 32 {
-                w.write(0, 32);
-                run -= 32;
-            }
-            w.write(1 << run, run + 1);
-        }
-        next_index = bi + 1;
+        indices.write(w, bi);
         let (_, kind, bw) = base.entity(bi as usize);
         let kl = &layout.kinds[usize::from(kind)];
         let (mask, cw) = if ci == REMOVED {
@@ -686,14 +721,7 @@ fn write_updates(
         }
         write_changed_fields(w, kl, mask, cw, bw);
     }
-    if !sparse {
-        let mut run = base.len() as u32 - next_index;
-        while run >= 32 {
-            w.write(0, 32);
-            run -= 32;
-        }
-        w.write(0, run);
-    }
+    indices.finish(w);
 }
 
 fn write_creations(w: &mut BitWriter<'_>, layout: &Layout, cur: &Snapshot, created: &[u32]) {

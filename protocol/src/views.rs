@@ -11,11 +11,11 @@
 //! by merging two row lists and copying cached bits. The frame is bit for bit the one
 //! [`crate::codec::encode_snapshot`] writes for the same view and baseline.
 
-use crate::bits::{BitWriter, uvar_bits};
+use crate::bits::BitWriter;
 use crate::codec::{
     EncodeScratch, FLAG_CREATES, FLAG_FULL, FLAG_ROOM, FLAG_UPDATES, FRAME_SNAPSHOT, REMOVED,
-    changed_mask, encode_snapshot, write_changed_fields, write_field_full, write_header,
-    write_mask,
+    UpdateIndices, changed_mask, encode_snapshot, write_changed_fields, write_field_full,
+    write_header, write_mask,
 };
 use crate::layout::Layout;
 use crate::snapshot::{EntityId, Snapshot};
@@ -287,34 +287,10 @@ fn write_view_updates(
     cache: &DeltaCache,
     touched: &[(u32, u32)],
 ) {
-    let base_len = base.rows.len();
-    let sparse = 4 * (touched.len() + 1) < base_len && {
-        let mut sparse_bits = uvar_bits(touched.len() as u32);
-        let mut prev: i64 = -1;
-        for &(bi, _) in touched {
-            sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
-            prev = i64::from(bi);
-        }
-        sparse_bits < base_len
-    };
-    w.write_bool(sparse);
-    if sparse {
-        w.write_uvar(touched.len() as u32);
-    }
+    let mut indices = UpdateIndices::begin(w, touched, base.rows.len());
     let mut prev_mask = 0u64;
-    let mut next_index = 0u32;
     for &(bi, crow) in touched {
-        if sparse {
-            w.write_uvar(bi - next_index);
-        } else {
-            let mut run = bi - next_index;
-            while run >= 32 {
-                w.write(0, 32);
-                run -= 32;
-            }
-            w.write(1 << run, run + 1);
-        }
-        next_index = bi + 1;
+        indices.write(w, bi);
         let (mask, piece) = match (crow, deltas.rows.get(crow as usize)) {
             (REMOVED, _) | (_, None) => (0, None),
             (_, Some(&RowDelta::Changed { mask, at, bits })) => (mask, Some((at, bits))),
@@ -333,12 +309,5 @@ fn write_view_updates(
             w.append(bytes, bits);
         }
     }
-    if !sparse {
-        let mut run = base_len as u32 - next_index;
-        while run >= 32 {
-            w.write(0, 32);
-            run -= 32;
-        }
-        w.write(0, run);
-    }
+    indices.finish(w);
 }

@@ -18,10 +18,10 @@ use tickwire_protocol::session::{
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 use tokio_tungstenite::tungstenite::Bytes;
 
-use super::{IdMap, TickClock};
 use super::outbox::Outbox;
 use super::room::{ConnId, Member, Room, flush};
 use super::stats::ShardStats;
+use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
 
