@@ -10,6 +10,7 @@
 #
 # BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
 # clients on other machines would; without it the swarm and the server compete for them.
+# IO_NICE=N renices the server's network thread (its main thread), leaving the shards ahead.
 #
 # Scenarios of the README:
 #   benches/load.sh --bots 100 --seconds 20
