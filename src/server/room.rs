@@ -33,6 +33,8 @@ pub(crate) struct Member {
     pub(crate) token: ResumeToken,
     pub(crate) session: ServerSession,
     pub(crate) outbox: Arc<Outbox>,
+    /// Frames were queued this tick: wake the connection when the tick is done.
+    pub(crate) wake: bool,
 }
 
 /// The connected clients of a room: a dense vector (ticked in parallel chunks) with an index
@@ -136,8 +138,13 @@ fn write_snapshots(
         bytes += after.snapshot_bytes - before.snapshot_bytes;
         full += after.full_snapshots - before.full_snapshots;
         delta += after.delta_snapshots - before.delta_snapshots;
-        match flush(&mut m.session, &m.outbox) {
-            Ok(n) => superseded += n,
+        // The connection is woken after the tick, with every other one: one wake-up of the
+        // network thread per tick instead of one per client.
+        match queue_frames(&mut m.session, &m.outbox) {
+            Ok((n, pushed)) => {
+                superseded += n;
+                m.wake |= pushed;
+            }
             Err(reason) => w.closing.push((*conn, reason)),
         }
     }
@@ -337,6 +344,11 @@ impl Room {
         } else if let Some(((members, centers), worker)) = parts.next() {
             write_snapshots(members, centers, &views, worker);
         }
+        for (_, m) in &mut self.members.list {
+            if std::mem::take(&mut m.wake) {
+                m.outbox.wake();
+            }
+        }
         for w in &mut self.workers {
             self.closing.append(&mut w.closing);
         }
@@ -391,14 +403,22 @@ impl Room {
 /// Moves a session's pending frames to its outbox and returns how many unsent snapshots were
 /// replaced. `Err` when the client cannot keep up.
 pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64, CloseReason> {
+    let (superseded, pushed) = queue_frames(session, outbox)?;
+    if pushed {
+        outbox.wake();
+    }
+    Ok(superseded)
+}
+
+/// [`flush`] without waking the connection: also says whether anything was queued.
+fn queue_frames(session: &mut ServerSession, outbox: &Outbox) -> Result<(u64, bool), CloseReason> {
     if outbox.is_gone() {
         let mut sink = Vec::new();
         while session.poll_transmit(&mut sink).is_some() {}
-        return Ok(0);
+        return Ok((0, false));
     }
     if !session.wants_transmit() {
-        // Nothing to send: leave the connection's task asleep.
-        return Ok(0);
+        return Ok((0, false));
     }
     let mut superseded = 0;
     let mut result = Ok(());
@@ -421,8 +441,14 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64,
             }
         }
     }
-    outbox.wake();
-    result.map(|()| superseded)
+    match result {
+        Ok(()) => Ok((superseded, true)),
+        Err(reason) => {
+            // What was queued still goes out before the close.
+            outbox.wake();
+            Err(reason)
+        }
+    }
 }
 
 /// A room run in this process without a network, for benches and game tests: clients are
@@ -513,6 +539,7 @@ impl LocalRoom {
                 token: [0; 16],
                 session,
                 outbox,
+                wake: false,
             },
         );
         conn

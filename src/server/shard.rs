@@ -368,6 +368,7 @@ impl Shard {
                 token,
                 session,
                 outbox,
+                wake: false,
             },
         );
         self.conn_room.insert(conn, room_id);
