@@ -5,8 +5,8 @@
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
 # window: CPU in cores (utime + stime from /proc; the whole server, its network thread, and
-# the swarm), peak RSS, and the shard counters (tick duration percentiles, overruns, skipped
-# ticks). Both processes stop by themselves.
+# the swarm), peak RSS, and the shard counters (tick duration and tick CPU time percentiles,
+# overruns, skipped ticks). Both processes stop by themselves.
 #
 # BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
 # clients on other machines would; without it the swarm and the server compete for them.
@@ -66,9 +66,9 @@ python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$i0" "$i1" "
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 c0, c1, t0, t1, hz, peak, i0, i1, s0, s1 = map(float, sys.argv[3:13])
-def window_quantile(b, a, q):
-    counts = dict(a["tick_histogram_us"])
-    for edge, n in b["tick_histogram_us"]:
+def window_quantile(b, a, q, key="tick_histogram_us"):
+    counts = dict(a.get(key, []))
+    for edge, n in b.get(key, []):
         counts[edge] = counts.get(edge, 0) - n
     total = sum(counts.values())
     if total <= 0:
@@ -84,6 +84,8 @@ for b, a in zip(before["shards"], after["shards"]):
         "tick_p50_ms": window_quantile(b, a, 0.5),
         "tick_p99_ms": window_quantile(b, a, 0.99),
         "tick_max_ms": window_quantile(b, a, 1.0),
+        "tick_cpu_p50_ms": window_quantile(b, a, 0.5, "tick_cpu_histogram_us"),
+        "tick_cpu_p99_ms": window_quantile(b, a, 0.99, "tick_cpu_histogram_us"),
         "ticks": a["ticks"] - b["ticks"],
         "overruns": a["overruns"] - b["overruns"],
         "skipped_ticks": a["skipped_ticks"] - b["skipped_ticks"],

@@ -200,11 +200,11 @@ fn status_page(shared: &Shared) -> String {
         r.bytes_in,
         r.inbound_dropped,
     );
-    s.push_str("<h2>Shards</h2><table><tr><th>#</th><th>rooms</th><th>clients</th><th>parked</th><th>ticks</th><th>overruns</th><th>tick p50 ms</th><th>tick p99 ms</th><th>queue</th><th>full / delta snapshots</th></tr>");
+    s.push_str("<h2>Shards</h2><table><tr><th>#</th><th>rooms</th><th>clients</th><th>parked</th><th>ticks</th><th>overruns</th><th>tick p50 ms</th><th>tick p99 ms</th><th>tick CPU p99 ms</th><th>queue</th><th>full / delta snapshots</th></tr>");
     for (i, sh) in r.shards.iter().enumerate() {
         let _ = write!(
             s,
-            "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{} / {}</td></tr>",
+            "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{} / {}</td></tr>",
             sh.rooms,
             sh.clients,
             sh.parked,
@@ -212,6 +212,7 @@ fn status_page(shared: &Shared) -> String {
             sh.overruns,
             sh.tick_p50_ms,
             sh.tick_p99_ms,
+            sh.tick_cpu_p99_ms,
             sh.queue_depth,
             sh.full_snapshots,
             sh.delta_snapshots

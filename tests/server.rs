@@ -445,4 +445,18 @@ async fn a_room_of_200_bots_plays_without_decode_errors() {
     assert_eq!(report.decode_errors, 0, "{report:?}");
     assert_eq!(report.disconnects, 0, "{report:?}");
     assert!(report.snapshots_per_bot_per_s > 15.0, "{report:?}");
+    // Every tick's duration and, on Linux, its CPU time are recorded.
+    let report = ts.server.report();
+    let shard = report
+        .shards
+        .iter()
+        .find(|s| s.delta_snapshots > 0)
+        .expect("the swarm's shard");
+    assert!(shard.ticks > 0 && shard.tick_p50_ms > 0.0, "{shard:?}");
+    if cfg!(target_os = "linux") {
+        let cpu_ticks: u64 = shard.tick_cpu_histogram_us.iter().map(|(_, n)| n).sum();
+        let ticks: u64 = shard.tick_histogram_us.iter().map(|(_, n)| n).sum();
+        assert_eq!(cpu_ticks, ticks, "{shard:?}");
+        assert!(shard.tick_cpu_p50_ms > 0.0, "{shard:?}");
+    }
 }

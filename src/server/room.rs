@@ -18,9 +18,10 @@ use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
 use super::IdMap;
 use super::outbox::Outbox;
-use super::stats::ShardStats;
+use super::stats::{ShardStats, thread_cpu_time};
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
 use crate::interest::SpatialGrid;
+use std::time::Duration;
 
 /// Network connection id, unique on the server.
 pub(crate) type ConnId = u64;
@@ -232,8 +233,10 @@ impl Room {
         self.members.is_empty() && self.parked.is_empty()
     }
 
-    /// Runs one tick: inputs, step, world, and a snapshot for each member.
-    pub(crate) fn tick(&mut self, tick: u32, dt: f32, stats: &ShardStats) {
+    /// Runs one tick: inputs, step, world, and a snapshot for each member. Returns the CPU time
+    /// that encode threads other than this one spent.
+    pub(crate) fn tick(&mut self, tick: u32, dt: f32, stats: &ShardStats) -> Duration {
+        let mut helpers_cpu = Duration::ZERO;
         self.input_words.clear();
         self.input_meta.clear();
         for (_, m) in &mut self.members.list {
@@ -277,7 +280,7 @@ impl Room {
         });
         self.worlds.commit();
         let Some(world) = self.worlds.get(tick) else {
-            return;
+            return helpers_cpu;
         };
         if let Some((grid, _)) = &mut self.grid {
             grid.rebuild(&self.positions);
@@ -331,15 +334,27 @@ impl Room {
         if threads > 1 {
             // Encoding is independent per client: spread it over scoped threads, the first
             // chunk on this one.
-            std::thread::scope(|s| {
+            helpers_cpu = std::thread::scope(|s| {
                 let first = parts.next();
-                for ((members, centers), worker) in parts {
-                    let views = &views;
-                    s.spawn(move || write_snapshots(members, centers, views, worker));
-                }
+                let handles: Vec<_> = parts
+                    .map(|((members, centers), worker)| {
+                        let views = &views;
+                        s.spawn(move || {
+                            let start = thread_cpu_time();
+                            write_snapshots(members, centers, views, worker);
+                            start
+                                .zip(thread_cpu_time())
+                                .map_or(Duration::ZERO, |(a, b)| b.saturating_sub(a))
+                        })
+                    })
+                    .collect();
                 if let Some(((members, centers), worker)) = first {
                     write_snapshots(members, centers, &views, worker);
                 }
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .sum()
             });
         } else if let Some(((members, centers), worker)) = parts.next() {
             write_snapshots(members, centers, &views, worker);
@@ -355,6 +370,7 @@ impl Room {
         for (conn, reason) in std::mem::take(&mut self.closing) {
             self.kick(conn, reason);
         }
+        helpers_cpu
     }
 
     /// Closes a member for good: the game forgets its player.
@@ -578,7 +594,7 @@ impl LocalRoom {
 
     /// Runs one tick: inputs, game step, and every client's snapshot encoded and queued.
     pub fn tick(&mut self) {
-        self.room.tick(self.tick, self.dt, &self.stats);
+        let _ = self.room.tick(self.tick, self.dt, &self.stats);
         self.tick += 1;
     }
 

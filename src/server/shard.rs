@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use tickwire_protocol::session::{
@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Bytes;
 
 use super::outbox::Outbox;
 use super::room::{ConnId, Member, Room, flush};
-use super::stats::ShardStats;
+use super::stats::{ShardStats, thread_cpu_time};
 use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
@@ -157,9 +157,11 @@ impl Shard {
                 break;
             }
             let started = Instant::now();
+            let cpu_started = thread_cpu_time();
             self.drain_inbound(tick);
+            let mut helpers_cpu = Duration::ZERO;
             for room in self.rooms.values_mut() {
-                room.tick(tick, dt, &self.stats);
+                helpers_cpu += room.tick(tick, dt, &self.stats);
                 room.expire_parked(tick);
             }
             if self.rooms.values().any(Room::is_empty) {
@@ -170,6 +172,11 @@ impl Shard {
             self.publish_counts();
             let ended = Instant::now();
             self.stats.tick_duration.record(ended - started);
+            if let (Some(a), Some(b)) = (cpu_started, thread_cpu_time()) {
+                self.stats
+                    .tick_cpu
+                    .record(b.saturating_sub(a) + helpers_cpu);
+            }
             self.stats.ticks.fetch_add(1, Ordering::Relaxed);
             let next = self.clock.tick_start(tick + 1);
             if ended > next {

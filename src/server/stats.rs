@@ -57,6 +57,19 @@ impl DurationHistogram {
     }
 }
 
+/// CPU time this thread has used so far; `None` where it is not measured.
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 /// One shard's counters.
 #[derive(Debug, Default)]
 pub struct ShardStats {
@@ -68,6 +81,8 @@ pub struct ShardStats {
     pub skipped_ticks: AtomicU64,
     /// Time spent per tick (all rooms).
     pub tick_duration: DurationHistogram,
+    /// CPU time per tick: the shard thread's and its encode threads' (Linux only).
+    pub tick_cpu: DurationHistogram,
     /// Rooms alive.
     pub rooms: AtomicU64,
     /// Clients connected.
@@ -166,6 +181,11 @@ pub struct ShardReport {
     pub tick_p99_ms: f64,
     /// Longest tick bucket, ms.
     pub tick_max_ms: f64,
+    /// Median CPU time of a tick (shard and encode threads), ms; 0 where not measured. A
+    /// duration well above its CPU time is a tick that waited for a core.
+    pub tick_cpu_p50_ms: f64,
+    /// 99th percentile CPU time of a tick, ms.
+    pub tick_cpu_p99_ms: f64,
     /// Rooms.
     pub rooms: u64,
     /// Clients.
@@ -189,13 +209,24 @@ pub struct ShardReport {
     /// Tick durations since start as `[upper bucket edge in µs, count]`, non-empty buckets
     /// only; subtract two readings for a window.
     pub tick_histogram_us: Vec<(u64, u64)>,
+    /// Tick CPU times, the same way.
+    pub tick_cpu_histogram_us: Vec<(u64, u64)>,
 }
 
 impl ShardStats {
     /// A reading.
     pub fn report(&self) -> ShardReport {
         let counts = self.tick_duration.counts();
+        let cpu = self.tick_cpu.counts();
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let buckets = |counts: &[u64]| -> Vec<(u64, u64)> {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| ((i as u64 + 1) * BUCKET_US, *c))
+                .collect()
+        };
         ShardReport {
             ticks: l(&self.ticks),
             overruns: l(&self.overruns),
@@ -203,6 +234,8 @@ impl ShardStats {
             tick_p50_ms: DurationHistogram::quantile_ms(&counts, 0.5),
             tick_p99_ms: DurationHistogram::quantile_ms(&counts, 0.99),
             tick_max_ms: DurationHistogram::quantile_ms(&counts, 1.0),
+            tick_cpu_p50_ms: DurationHistogram::quantile_ms(&cpu, 0.5),
+            tick_cpu_p99_ms: DurationHistogram::quantile_ms(&cpu, 0.99),
             rooms: l(&self.rooms),
             clients: l(&self.clients),
             parked: l(&self.parked),
@@ -213,12 +246,8 @@ impl ShardStats {
             late_inputs: l(&self.late_inputs),
             superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
-            tick_histogram_us: counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(i, c)| ((i as u64 + 1) * BUCKET_US, *c))
-                .collect(),
+            tick_histogram_us: buckets(&counts),
+            tick_cpu_histogram_us: buckets(&cpu),
         }
     }
 }
