@@ -4,7 +4,7 @@
 //! (`--config FILE`, keys named as the fields), environment variables (`TICKWIRE_<FIELD>`) and
 //! command-line flags. Every source is parsed once, into typed values, at startup.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,6 +69,23 @@ pub struct Config {
     pub history: usize,
     /// Kernel send buffer per WebSocket, in bytes (0 keeps the OS default). Default 65,536.
     pub socket_send_buffer: usize,
+    /// The one UDP address every WebRTC peer uses; `None` turns WebRTC off (offers are
+    /// answered with `Abandon` and clients stay on the WebSocket). Default `127.0.0.1:7778`.
+    pub webrtc_udp: Option<SocketAddr>,
+    /// IP advertised in the WebRTC host candidate, for a wildcard bind or behind 1:1 NAT;
+    /// `None` advertises the bound address. Default `None`.
+    pub webrtc_public_ip: Option<IpAddr>,
+    /// Time from a client's offer to both data channels open; past it the peer is dropped
+    /// (unfinished DTLS handshakes included) and the client stays on the WebSocket, in ms.
+    /// Default 5,000.
+    pub webrtc_open_timeout_ms: u64,
+    /// An open peer that delivers nothing for this long is dropped and the session goes on
+    /// over the WebSocket, in ms. Default 2,000.
+    pub webrtc_stall_ms: u64,
+    /// Most WebRTC peers at once. Default 4,096.
+    pub webrtc_max_peers: usize,
+    /// Most WebRTC peers still negotiating (offer answered, channels not open). Default 256.
+    pub webrtc_max_pending: usize,
 }
 
 impl Default for Config {
@@ -94,6 +111,12 @@ impl Default for Config {
             inbound_queue: 65_536,
             history: 32,
             socket_send_buffer: 64 * 1024,
+            webrtc_udp: Some(SocketAddr::from(([127, 0, 0, 1], 7778))),
+            webrtc_public_ip: None,
+            webrtc_open_timeout_ms: 5_000,
+            webrtc_stall_ms: 2_000,
+            webrtc_max_peers: 4_096,
+            webrtc_max_pending: 256,
         }
     }
 }
@@ -167,6 +190,15 @@ impl Config {
         }
         if self.history == 0 || self.history > 256 {
             return bad("history", "must be 1..=256");
+        }
+        if self.webrtc_open_timeout_ms == 0 || self.webrtc_stall_ms == 0 {
+            return bad("webrtc_open_timeout_ms", "webrtc timeouts must be positive");
+        }
+        if self
+            .webrtc_public_ip
+            .is_some_and(|ip| ip.is_unspecified() || ip.is_multicast())
+        {
+            return bad("webrtc_public_ip", "must be a unicast address clients can reach");
         }
         if self.reliable_queue == 0 || self.inbound_queue == 0 {
             return bad("reliable_queue", "queues must hold at least one frame");

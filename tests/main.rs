@@ -2,3 +2,5 @@
 
 mod harness;
 mod server;
+mod relay;
+mod webrtc;
