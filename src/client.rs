@@ -27,9 +27,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tickwire_protocol::message::{MAX_FRAME_LEN, Welcome};
-use tickwire_protocol::session::{
-    Channel, ClientEvent, ClientSession, ClientStats, SessionError,
-};
+use tickwire_protocol::session::{Channel, ClientEvent, ClientSession, ClientStats, SessionError};
 use tickwire_protocol::{
     CloseCode, CloseReason, FRAME_CONTROL, KindLayout, Layout, ServerMessage, Snapshot,
 };
@@ -464,9 +462,15 @@ impl Client {
         let Some(cfg) = &self.config.webrtc else {
             return Err(ClientError::WebRtcNotConfigured);
         };
-        let up = self
-            .upgrade
-            .get_or_insert_with(|| Upgrade::new(WebRtcConfig { auto: false, ..cfg.clone() }, Instant::now()));
+        let up = self.upgrade.get_or_insert_with(|| {
+            Upgrade::new(
+                WebRtcConfig {
+                    auto: false,
+                    ..cfg.clone()
+                },
+                Instant::now(),
+            )
+        });
         up.start(Instant::now()).await;
         self.flush_or_fail().await
     }

@@ -198,7 +198,10 @@ impl Config {
             .webrtc_public_ip
             .is_some_and(|ip| ip.is_unspecified() || ip.is_multicast())
         {
-            return bad("webrtc_public_ip", "must be a unicast address clients can reach");
+            return bad(
+                "webrtc_public_ip",
+                "must be a unicast address clients can reach",
+            );
         }
         if self.reliable_queue == 0 || self.inbound_queue == 0 {
             return bad("reliable_queue", "queues must hold at least one frame");

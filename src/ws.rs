@@ -235,9 +235,7 @@ async fn run(
             () = &mut timer => Event::Timer,
         };
         let violation = match event {
-            Event::Out(Next::Frame(f))
-                if rtc.is_active() && f.first() == Some(&FRAME_SNAPSHOT) =>
-            {
+            Event::Out(Next::Frame(f)) if rtc.is_active() && f.first() == Some(&FRAME_SNAPSHOT) => {
                 let n = f.len();
                 if rtc.send(Channel::Unreliable, f.clone()) {
                     outbox.recycle(f);

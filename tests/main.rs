@@ -1,6 +1,6 @@
 //! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
 
 mod harness;
-mod server;
 mod relay;
+mod server;
 mod webrtc;

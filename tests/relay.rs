@@ -64,7 +64,10 @@ impl Drop for Relay {
     }
 }
 
-fn netems(imp: Impairment) -> (Option<Netem<Vec<u8>>>, Option<Netem<Vec<u8>>>) {
+/// One direction's emulator; `None` forwards untouched.
+type Direction = Option<Netem<Vec<u8>>>;
+
+fn netems(imp: Impairment) -> (Direction, Direction) {
     match imp {
         Impairment::Netem(cfg, seed) => (
             Some(Netem::new(cfg.seed(seed))),

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use tickwire::Config;
 use tickwire::bots::{BotConfig, Transport, run_swarm};
 use tickwire::client::{ActiveTransport, Client, ClientConfig};
 use tickwire::webrtc::WebRtcConfig;
 use tickwire::webrtc::client::RtcClientPeer;
-use tickwire::Config;
 use tickwire_protocol::message::{ClientMessage, ServerMessage, Signal};
 use tickwire_protocol::{Layout, SnapshotHeader};
 use tokio_tungstenite::tungstenite::Message;
@@ -86,8 +86,14 @@ async fn webrtc_a_client_plays_over_the_data_channels() {
     assert!(h.baseline.is_some());
     assert_matches_recorded(&layout, &ts.recorded, client.world().expect("world"));
     let after = client.webrtc_stats();
-    assert!(after.frames_sent > before.frames_sent, "inputs went over webrtc");
-    assert!(after.frames_received > before.frames_received, "snapshots came over webrtc");
+    assert!(
+        after.frames_sent > before.frames_sent,
+        "inputs went over webrtc"
+    );
+    assert!(
+        after.frames_received > before.frames_received,
+        "snapshots came over webrtc"
+    );
     assert_eq!(client.transport(), ActiveTransport::WebRtc);
     assert_eq!(client.welcome().expect("welcome").player, player);
     assert_eq!(client.stats().full_snapshots, 1);
@@ -117,7 +123,9 @@ async fn webrtc_bot_swarm_reports_bots_on_webrtc() {
         transport: Transport::Webrtc,
         ..BotConfig::default()
     };
-    let report = within("the swarm", run_swarm(&cfg)).await.expect("swarm runs");
+    let report = within("the swarm", run_swarm(&cfg))
+        .await
+        .expect("swarm runs");
     assert_eq!(report.on_webrtc, 4, "{report:?}");
     assert_eq!(report.on_websocket, 0);
     assert_eq!(report.decode_errors, 0);
@@ -174,8 +182,15 @@ async fn webrtc_snapshots_stay_exact_under_loss_and_converge() {
         }
         last = Some(h);
     }
-    assert!(gaps > 0, "the relay dropped nothing: the test exercised no loss");
-    assert_eq!(client.transport(), ActiveTransport::WebRtc, "stayed on webrtc");
+    assert!(
+        gaps > 0,
+        "the relay dropped nothing: the test exercised no loss"
+    );
+    assert_eq!(
+        client.transport(),
+        ActiveTransport::WebRtc,
+        "stayed on webrtc"
+    );
     assert_eq!(client.stats().decode_errors, 0);
 
     relay.set(Impairment::Clear);
@@ -190,10 +205,20 @@ async fn webrtc_snapshots_stay_exact_under_loss_and_converge() {
         }
     })
     .await;
-    let newest = *ts.recorded.lock().expect("lock").keys().last().expect("ticks");
+    let newest = *ts
+        .recorded
+        .lock()
+        .expect("lock")
+        .keys()
+        .last()
+        .expect("ticks");
     let tick = client.world().expect("world").tick;
     assert!(newest - tick <= 3, "client at {tick}, server at {newest}");
-    assert_eq!(client.stats().full_snapshots, 1, "losses never cost a full snapshot");
+    assert_eq!(
+        client.stats().full_snapshots,
+        1,
+        "losses never cost a full snapshot"
+    );
 }
 
 /// UDP never gets through: the upgrade fails (and is retried) while the session plays on
@@ -300,9 +325,18 @@ async fn webrtc_switches_both_ways_mid_game_without_a_full_snapshot() {
         })
         .await;
         assert_matches_recorded(&layout, &ts.recorded, client.world().expect("world"));
+        // Play on the WebSocket for a while (the server also refuses offers in quick
+        // succession).
+        for _ in 0..20 {
+            let h = next_snapshot(&mut client).await;
+            assert!(h.baseline.is_some(), "full snapshot on the websocket");
+        }
     }
     let now = client.welcome().expect("welcome");
-    assert_eq!((now.client_id, now.player), (welcome.client_id, welcome.player));
+    assert_eq!(
+        (now.client_id, now.player),
+        (welcome.client_id, welcome.player)
+    );
     assert_eq!(client.stats().full_snapshots, 1);
     let stats = client.webrtc_stats();
     assert_eq!(stats.opened, 2);
@@ -359,7 +393,13 @@ async fn webrtc_limits_refuse_reap_and_survive_garbage() {
 
     // Not SDP at all: refused, the connection stays.
     let mut a = joined(&ts.url).await;
-    signal(&mut a, Signal::Offer { sdp: "v=0\r\nnonsense".into() }).await;
+    signal(
+        &mut a,
+        Signal::Offer {
+            sdp: "v=0\r\nnonsense".into(),
+        },
+    )
+    .await;
     assert_eq!(next_signal(&mut a).await, Signal::Abandon);
 
     // A real offer whose peer never speaks UDP: answered, then reaped.
@@ -377,14 +417,20 @@ async fn webrtc_limits_refuse_reap_and_survive_garbage() {
     assert_eq!(next_signal(&mut b).await, Signal::Abandon);
 
     // Garbage and a STUN request for nobody on the UDP port.
-    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("udp");
     let target = server_addr(&ts);
     for i in 0..200u32 {
         let junk: Vec<u8> = (0..(i % 97)).map(|j| (i * 31 + j * 7) as u8).collect();
         udp.send_to(&junk, target).await.expect("send");
     }
 
-    assert_eq!(next_signal(&mut a).await, Signal::Abandon, "the handshake was reaped");
+    assert_eq!(
+        next_signal(&mut a).await,
+        Signal::Abandon,
+        "the handshake was reaped"
+    );
     assert!(started.elapsed() >= Duration::from_millis(400));
     let w = ts.server.report().webrtc.expect("report");
     assert_eq!(w.reaped, 1);
@@ -402,7 +448,10 @@ async fn webrtc_limits_refuse_reap_and_survive_garbage() {
     for _ in 0..3 {
         got.push(next_signal(&mut c).await);
     }
-    assert!(got.iter().any(|s| matches!(s, Signal::Answer { .. })), "{got:?}");
+    assert!(
+        got.iter().any(|s| matches!(s, Signal::Answer { .. })),
+        "{got:?}"
+    );
     assert!(got.contains(&Signal::EndOfCandidates) && got.contains(&Signal::Abandon));
 
     // Everyone else is still served: a client upgrades and plays.

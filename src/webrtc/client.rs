@@ -87,7 +87,8 @@ impl RtcClientPeer {
             .apply()
             .ok_or_else(|| RtcPeerError::Rtc("no changes to offer".into()))?;
         // Added after the offer was made, so it travels as a trickled candidate.
-        let candidate = Candidate::host(local, "udp").map_err(|e| RtcPeerError::Rtc(e.to_string()))?;
+        let candidate =
+            Candidate::host(local, "udp").map_err(|e| RtcPeerError::Rtc(e.to_string()))?;
         let line = candidate.to_sdp_string();
         rtc.add_local_candidate(candidate);
         let mut peer = Self {
@@ -123,7 +124,8 @@ impl RtcClientPeer {
                 .collect(),
             None => sdp.to_owned(),
         };
-        let answer = SdpAnswer::from_sdp_string(&sdp).map_err(|e| RtcPeerError::Rtc(e.to_string()))?;
+        let answer =
+            SdpAnswer::from_sdp_string(&sdp).map_err(|e| RtcPeerError::Rtc(e.to_string()))?;
         self.rtc
             .sdp_api()
             .accept_answer(pending, answer)
@@ -200,7 +202,9 @@ impl RtcClientPeer {
         if self.closed {
             std::future::pending::<()>().await;
         }
-        let deadline = self.next_timeout.max(Instant::now() + Duration::from_micros(100));
+        let deadline = self
+            .next_timeout
+            .max(Instant::now() + Duration::from_micros(100));
         tokio::select! {
             r = self.socket.recv_from(&mut self.buf) => match r {
                 Ok((n, source)) => self.receive(n, source),

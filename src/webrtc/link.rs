@@ -91,7 +91,10 @@ impl<'a> ConnRtc<'a> {
         };
         match signal {
             Signal::Offer { sdp } => {
-                if self.last_offer.is_some_and(|t| now < t + MIN_OFFER_INTERVAL) {
+                if self
+                    .last_offer
+                    .is_some_and(|t| now < t + MIN_OFFER_INTERVAL)
+                {
                     handle
                         .stats
                         .refused
@@ -170,7 +173,12 @@ impl<'a> ConnRtc<'a> {
     }
 
     /// Takes a frame that came through the peer; `None` when it is from an earlier peer.
-    pub(crate) fn accept_frame(&mut self, now: Instant, generation: u32, frame: Vec<u8>) -> Option<Vec<u8>> {
+    pub(crate) fn accept_frame(
+        &mut self,
+        now: Instant,
+        generation: u32,
+        frame: Vec<u8>,
+    ) -> Option<Vec<u8>> {
         if generation != self.generation || self.state == State::Idle {
             return None;
         }
@@ -182,7 +190,10 @@ impl<'a> ConnRtc<'a> {
     /// client.
     pub(crate) fn check_stall(&mut self, now: Instant) -> Vec<Signal> {
         if self.is_active() && now >= self.last_rx + self.stall {
-            tracing::debug!(conn = self.conn, "webrtc peer stalled; back to the websocket");
+            tracing::debug!(
+                conn = self.conn,
+                "webrtc peer stalled; back to the websocket"
+            );
             self.close();
             return vec![Signal::Abandon];
         }

@@ -69,7 +69,9 @@ pub(crate) enum DriverError {
     #[error("webrtc udp {0}: {1}")]
     Io(&'static str, io::Error),
     /// A wildcard bind with no public IP: there is no address to advertise.
-    #[error("--webrtc-udp binds {0}, a wildcard: set --webrtc-public-ip to the address clients reach")]
+    #[error(
+        "--webrtc-udp binds {0}, a wildcard: set --webrtc-public-ip to the address clients reach"
+    )]
     NoAdvertisedAddress(SocketAddr),
     /// The crypto backend could not make a DTLS certificate.
     #[error("could not generate a DTLS certificate")]
@@ -141,7 +143,7 @@ pub(crate) struct RtcStats {
     pub(crate) frames_dropped: AtomicU64,
 }
 
-/// A reading of [`RtcStats`], in `/status.json`.
+/// A reading of the WebRTC counters, in `/status.json`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WebRtcReport {
     /// The UDP address every peer uses.
@@ -233,8 +235,7 @@ impl RtcHandle {
 
 /// Binds the socket and starts the driver thread.
 pub(crate) fn start(cfg: DriverConfig) -> Result<RtcHandle, DriverError> {
-    let std_socket =
-        std::net::UdpSocket::bind(cfg.bind).map_err(|e| DriverError::Io("bind", e))?;
+    let std_socket = std::net::UdpSocket::bind(cfg.bind).map_err(|e| DriverError::Io("bind", e))?;
     std_socket
         .set_nonblocking(true)
         .map_err(|e| DriverError::Io("nonblocking", e))?;
@@ -253,7 +254,8 @@ pub(crate) fn start(cfg: DriverConfig) -> Result<RtcHandle, DriverError> {
     poll.registry()
         .register(&mut socket, SOCKET, Interest::READABLE)
         .map_err(|e| DriverError::Io("register", e))?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| DriverError::Io("waker", e))?);
+    let waker =
+        Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| DriverError::Io("waker", e))?);
     let cert = str0m::crypto::from_feature_flags()
         .dtls_provider
         .generate_certificate()
@@ -366,11 +368,11 @@ impl Driver {
             let now = Instant::now();
             let wake = self.next_wake(now);
             let timeout = wake.saturating_duration_since(now);
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    tracing::error!(error = %e, "webrtc poll failed; driver stops");
-                    break;
-                }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                tracing::error!(error = %e, "webrtc poll failed; driver stops");
+                break;
             }
             self.drain_commands();
             self.drain_socket();
@@ -424,7 +426,9 @@ impl Driver {
                 candidate,
             } => {
                 let stats = self.stats.clone();
-                let Some(peer) = self.peer(conn, generation) else { return };
+                let Some(peer) = self.peer(conn, generation) else {
+                    return;
+                };
                 peer.candidates += 1;
                 if peer.candidates > MAX_REMOTE_CANDIDATES {
                     peer.dead = Some(format!("more than {MAX_REMOTE_CANDIDATES} candidates"));
@@ -493,7 +497,8 @@ impl Driver {
 
     fn open(&mut self, conn: u64, generation: u32, offer: &str, link: PeerLink) {
         if let Some(mut old) = self.peers.remove(&conn) {
-            old.dead.get_or_insert_with(|| "replaced by a new offer".into());
+            old.dead
+                .get_or_insert_with(|| "replaced by a new offer".into());
             self.bury(conn, old);
         }
         if self.peers.len() >= self.cfg.max_peers {
@@ -537,10 +542,16 @@ impl Driver {
         }));
         let (rtc, answer) = match built {
             Ok(Ok(v)) => v,
-            Ok(Err(e)) => return self.refuse(&link, generation, format!("offer not accepted: {e}")),
+            Ok(Err(e)) => {
+                return self.refuse(&link, generation, format!("offer not accepted: {e}"));
+            }
             Err(_) => {
                 self.stats.panics.fetch_add(1, Ordering::Relaxed);
-                return self.refuse(&link, generation, "webrtc stack panicked on the offer".into());
+                return self.refuse(
+                    &link,
+                    generation,
+                    "webrtc stack panicked on the offer".into(),
+                );
             }
         };
         if !self.demux.insert(&ufrag, conn) {
@@ -625,13 +636,17 @@ impl Driver {
         let due: Vec<u64> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.next_timeout <= now || (!p.open && now >= p.created + self.cfg.open_timeout))
+            .filter(|(_, p)| {
+                p.next_timeout <= now || (!p.open && now >= p.created + self.cfg.open_timeout)
+            })
             .map(|(c, _)| *c)
             .collect();
         for conn in due {
             let stats = self.stats.clone();
             let open_timeout = self.cfg.open_timeout;
-            let Some(peer) = self.peers.get_mut(&conn) else { continue };
+            let Some(peer) = self.peers.get_mut(&conn) else {
+                continue;
+            };
             if !peer.open && now >= peer.created + open_timeout {
                 stats.reaped.fetch_add(1, Ordering::Relaxed);
                 peer.dead = Some(format!(
@@ -641,7 +656,9 @@ impl Driver {
                 continue;
             }
             if let Some(Err(e)) = guarded(peer, &stats, |p| {
-                p.rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())
+                p.rtc
+                    .handle_input(Input::Timeout(now))
+                    .map_err(|e| e.to_string())
             }) {
                 peer.dead = Some(format!("webrtc timeout: {e}"));
             }
@@ -652,7 +669,9 @@ impl Driver {
     /// Polls a peer's output until it asks for a timeout: sends its datagrams and forwards
     /// its events.
     fn drive(&mut self, conn: u64) {
-        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        let Some(peer) = self.peers.get_mut(&conn) else {
+            return;
+        };
         let stats = self.stats.clone();
         let socket = &self.socket;
         guarded(peer, &stats, |p| {

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn finds_the_local_ufrag_after_other_attributes() {
-        let d = binding_request(b"srv1:cli2", &[(0x8029, &[1, 2, 3, 4, 5, 6, 7, 8]), (0x0024, &[0, 0, 0, 1])]);
+        let d = binding_request(
+            b"srv1:cli2",
+            &[(0x8029, &[1, 2, 3, 4, 5, 6, 7, 8]), (0x0024, &[0, 0, 0, 1])],
+        );
         assert_eq!(binding_username(&d), Some(&b"srv1:cli2"[..]));
         assert_eq!(local_ufrag(&d), Some(&b"srv1"[..]));
     }

@@ -76,7 +76,9 @@ pub struct WebRtcStats {
 enum Phase {
     /// No attempt running; the next starts at the given time (never without `auto`).
     Waiting(Option<Instant>),
-    Offering { deadline: Instant },
+    Offering {
+        deadline: Instant,
+    },
     Open,
 }
 
