@@ -31,7 +31,8 @@ use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
 use crate::server::Shared;
 use crate::server::outbox::{Next, Outbox};
 use crate::server::shard::{Inbound, ShardHandle};
-use crate::webrtc::link::{ConnRtc, RtcWake};
+use crate::webrtc::link::{ConnRtc, Limits, RtcWake};
+use crate::webrtc::server::PeerEvent;
 
 /// Buffers kept small: the 128 KiB defaults cost about 94 KB per connection.
 pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
@@ -53,7 +54,7 @@ enum Event {
 
 /// Token bucket over messages.
 #[derive(Debug)]
-struct RateLimit {
+pub(crate) struct RateLimit {
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -61,7 +62,7 @@ struct RateLimit {
 }
 
 impl RateLimit {
-    fn new(rate: u32, burst: u32, now: Instant) -> Self {
+    pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> Self {
         Self {
             rate: f64::from(rate),
             burst: f64::from(burst),
@@ -70,7 +71,7 @@ impl RateLimit {
         }
     }
 
-    fn allow(&mut self, now: Instant) -> bool {
+    pub(crate) fn allow(&mut self, now: Instant) -> bool {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + dt * self.rate).min(self.burst);
@@ -218,7 +219,11 @@ async fn run(
     let mut rtc = ConnRtc::new(
         shared.webrtc.as_ref(),
         conn,
-        Duration::from_millis(cfg.webrtc_stall_ms),
+        &shard,
+        Limits {
+            stall: Duration::from_millis(cfg.webrtc_stall_ms),
+            rate: (cfg.client_rate_limit, cfg.client_rate_burst),
+        },
     );
     let mut ctx = FrameCtx {
         shared,
@@ -256,6 +261,7 @@ async fn run(
             Event::Rtc(wake) => {
                 let now = Instant::now();
                 let result = match wake {
+                    RtcWake::Event(PeerEvent::Violation { reason, .. }) => Err(reason),
                     RtcWake::Event(ev) => {
                         let signals = rtc.handle_event(now, ev);
                         timer
@@ -305,6 +311,9 @@ async fn run(
             }
             Event::Timer => {
                 let now = Instant::now();
+                if rtc.observe(now) {
+                    last_seen = now;
+                }
                 let stalled = rtc.check_stall(now);
                 if let Err(reason) = ctx.push_signals(stalled) {
                     reason

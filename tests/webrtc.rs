@@ -134,7 +134,12 @@ async fn webrtc_bot_swarm_reports_bots_on_webrtc() {
     assert_eq!(line["transport"], "webrtc");
     assert_eq!(line["on_webrtc"], 4);
     let w = ts.server.report().webrtc.expect("webrtc report");
-    assert_eq!(w.opened, 4, "every bot used the one UDP port");
+    assert!(w.opened >= 4, "{w:?}");
+    assert_eq!(
+        w.udp,
+        server_addr(&ts).to_string(),
+        "one UDP port for every peer"
+    );
 }
 
 /// Under 20 % loss each way (plus delay, jitter, reordering) on the data channels, every
@@ -460,4 +465,55 @@ async fn webrtc_limits_refuse_reap_and_survive_garbage() {
     let h = next_snapshot(&mut client).await;
     assert!(h.baseline.is_some());
     assert!(ts.server.report().webrtc.expect("report").unrouted >= 1);
+}
+
+/// A client that floods its data channel is closed with `rate_limited`, on the WebSocket.
+#[tokio::test]
+async fn webrtc_data_channel_flood_is_rate_limited() {
+    let config = Config {
+        client_rate_limit: 5,
+        client_rate_burst: 10,
+        ..test_config()
+    };
+    let ts = start(config).await;
+    let mut ws = joined(&ts.url).await;
+    let (mut peer, sdp, candidate) = RtcClientPeer::offer([127, 0, 0, 1].into(), None)
+        .await
+        .expect("offer");
+    signal(&mut ws, Signal::Offer { sdp }).await;
+    signal(
+        &mut ws,
+        Signal::Candidate {
+            candidate,
+            mid: None,
+        },
+    )
+    .await;
+    let Signal::Answer { sdp } = next_signal(&mut ws).await else {
+        panic!("expected an answer");
+    };
+    peer.accept_answer(&sdp).expect("answer");
+    within("the channels to open", async {
+        while !peer.is_open() {
+            peer.wait().await;
+            while peer.poll_event().is_some() {}
+        }
+    })
+    .await;
+    let mut ping = Vec::new();
+    ClientMessage::Ping { client_time_us: 1 }.encode(&mut ping);
+    for _ in 0..50 {
+        assert!(peer.send(tickwire_protocol::session::Channel::Unreliable, &ping));
+    }
+    let code = within("the close", async {
+        tokio::select! {
+            code = crate::harness::close_code(&mut ws) => code,
+            () = async { loop { peer.wait().await; } } => unreachable!(),
+        }
+    })
+    .await;
+    assert_eq!(
+        code,
+        tickwire_protocol::CloseCode::RATE_LIMITED.websocket_code()
+    );
 }

@@ -1,13 +1,15 @@
 //! One connection's side of the WebRTC upgrade, used by the WebSocket task.
 //!
-//! The WebSocket task stays the only reader of the connection's outbox and the only writer to
-//! its shard. While the peer is open and has delivered something within the stall window,
-//! [`ConnRtc::is_active`] is true and the task sends snapshots through the driver instead of
-//! the WebSocket; frames that arrive on the data channels come back here and go through the
-//! same limits as WebSocket frames. Any failure (refused offer, open timeout, channel closed,
+//! The WebSocket task stays the only reader of the connection's outbox. While the peer is open
+//! and has delivered something within the stall window, [`ConnRtc::is_active`] is true and the
+//! task sends snapshots through the driver instead of the WebSocket. Input packets that arrive
+//! on the data channels go from the driver to the shard (after the same size and rate limits
+//! as WebSocket frames); control frames come back here. Any failure (refused offer, open timeout, channel closed,
 //! stall) drops the peer, sends `Abandon` to the client, and leaves the session on the
 //! WebSocket: no frame of the session is tied to the peer, so nothing is lost but datagrams.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tickwire_protocol::message::Signal;
@@ -15,6 +17,7 @@ use tickwire_protocol::session::Channel;
 use tokio::sync::mpsc;
 
 use super::server::{Command, PeerEvent, PeerLink, RtcHandle};
+use crate::server::shard::ShardHandle;
 
 /// Offers closer together than this are refused (each one costs a DTLS handshake).
 pub(crate) const MIN_OFFER_INTERVAL: Duration = Duration::from_millis(500);
@@ -32,7 +35,17 @@ enum State {
 #[derive(Debug)]
 pub(crate) enum RtcWake {
     Event(PeerEvent),
+    /// A control frame that came on a data channel.
     Frame(u32, Vec<u8>),
+}
+
+/// What the connection's limits are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Silence on open channels before falling back.
+    pub(crate) stall: Duration,
+    /// Sustained messages per second and burst.
+    pub(crate) rate: (u32, u32),
 }
 
 /// The upgrade state of one connection.
@@ -46,6 +59,9 @@ pub(crate) struct ConnRtc<'a> {
     events: mpsc::UnboundedReceiver<PeerEvent>,
     frames: mpsc::Receiver<(u32, Vec<u8>)>,
     last_rx: Instant,
+    /// [`PeerLink::activity`] when last looked at.
+    seen_activity: u64,
+    activity: Arc<AtomicU64>,
     last_offer: Option<Instant>,
     stall: Duration,
     /// Peers that opened, and fallbacks after they did (for logs and tests).
@@ -53,9 +69,15 @@ pub(crate) struct ConnRtc<'a> {
 }
 
 impl<'a> ConnRtc<'a> {
-    pub(crate) fn new(handle: Option<&'a RtcHandle>, conn: u64, stall: Duration) -> Self {
+    pub(crate) fn new(
+        handle: Option<&'a RtcHandle>,
+        conn: u64,
+        shard: &ShardHandle,
+        limits: Limits,
+    ) -> Self {
         let (etx, events) = mpsc::unbounded_channel();
         let (ftx, frames) = mpsc::channel(FRAME_QUEUE);
+        let activity = Arc::new(AtomicU64::new(0));
         Self {
             handle,
             conn,
@@ -64,12 +86,17 @@ impl<'a> ConnRtc<'a> {
             link: PeerLink {
                 events: etx,
                 frames: ftx,
+                shard: shard.frames.clone(),
+                activity: activity.clone(),
+                rate: limits.rate,
             },
             events,
             frames,
             last_rx: Instant::now(),
+            seen_activity: 0,
+            activity,
             last_offer: None,
-            stall,
+            stall: limits.stall,
             opened: 0,
         }
     }
@@ -159,6 +186,7 @@ impl<'a> ConnRtc<'a> {
                 self.last_rx = now;
                 Vec::new()
             }
+            PeerEvent::Violation { .. } => Vec::new(),
             PeerEvent::Closed { generation, reason } if generation == self.generation => {
                 tracing::debug!(conn = self.conn, %reason, "webrtc peer gone; staying on the websocket");
                 if self.state == State::Idle {
@@ -186,9 +214,22 @@ impl<'a> ConnRtc<'a> {
         Some(frame)
     }
 
+    /// Notes traffic the driver counted since the last look; true if there was some (the
+    /// connection is not idle).
+    pub(crate) fn observe(&mut self, now: Instant) -> bool {
+        let n = self.activity.load(Ordering::Relaxed);
+        if n == self.seen_activity {
+            return false;
+        }
+        self.seen_activity = n;
+        self.last_rx = now;
+        true
+    }
+
     /// Drops a peer that delivered nothing within the stall window; returns signals for the
     /// client.
     pub(crate) fn check_stall(&mut self, now: Instant) -> Vec<Signal> {
+        self.observe(now);
         if self.is_active() && now >= self.last_rx + self.stall {
             tracing::debug!(
                 conn = self.conn,

@@ -3,9 +3,16 @@
 //! ```text
 //!  ws task ──Command (crossbeam + mio Waker)──▶ driver thread ──send_to──▶ UDP socket
 //!          ◀─PeerEvent (answer, open, closed)──     │  demux: ufrag, then source address
-//!          ◀─frames (bounded; full = drop)───────   ▼
-//!                                              str0m Rtc per peer (sans-IO, fed `now`)
+//!          ◀─control frames (bounded)────────────   ▼
+//!  shard   ◀─input packets (the shard's bounded    str0m Rtc per peer (sans-IO, fed `now`)
+//!            frame queue; full = drop)───────────
 //! ```
+//!
+//! Input packets, the bulk of what clients send, go from this thread straight into the
+//! shard's frame queue after the size and rate limits (a token bucket per peer, the
+//! WebSocket's settings); control frames go to the connection's task, which answers pings
+//! and signaling. The driver is woken (an eventfd write) only when it is parked: commands
+//! sent while it works are drained in the same round.
 //!
 //! The thread owns every [`Rtc`]; nothing else touches them. Each call into a peer runs under
 //! `catch_unwind`: a peer that panics is dropped and its connection told, the others go on.
@@ -18,7 +25,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -31,10 +38,14 @@ use str0m::config::DtlsCert;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
 use tickwire_protocol::session::Channel;
+use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Bytes;
 
 use super::demux::{Demux, Route};
 use super::{EVENTS_LABEL, STATE_LABEL};
+use crate::server::shard::Inbound;
+use crate::ws::RateLimit;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -113,6 +124,11 @@ pub(crate) enum PeerEvent {
     Answer { generation: u32, sdp: String },
     /// Both data channels are open.
     Open { generation: u32 },
+    /// The client broke a limit on the data channels: close the connection for this.
+    Violation {
+        generation: u32,
+        reason: CloseReason,
+    },
     /// The peer is gone (refused, failed, timed out or closed); the reason is for logs.
     Closed { generation: u32, reason: String },
 }
@@ -121,8 +137,15 @@ pub(crate) enum PeerEvent {
 #[derive(Debug, Clone)]
 pub(crate) struct PeerLink {
     pub(crate) events: mpsc::UnboundedSender<PeerEvent>,
-    /// Frames from the client, with the generation of the peer they came through.
+    /// Control frames from the client, with the generation of the peer they came through.
     pub(crate) frames: mpsc::Sender<(u32, Vec<u8>)>,
+    /// The shard's frame queue, for everything else.
+    pub(crate) shard: crossbeam_channel::Sender<Inbound>,
+    /// Counts every message received on the peer's channels (the task's stall and idle
+    /// checks read it).
+    pub(crate) activity: Arc<AtomicU64>,
+    /// Rate limit: sustained messages per second and burst.
+    pub(crate) rate: (u32, u32),
 }
 
 /// Counters of the WebRTC side.
@@ -184,10 +207,12 @@ pub struct WebRtcReport {
 pub(crate) struct RtcHandle {
     tx: Sender<Command>,
     waker: Arc<Waker>,
+    /// Set by the driver while it waits in `poll`; whoever clears it wakes the driver.
+    parked: Arc<AtomicBool>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) advertised: SocketAddr,
     pub(crate) stats: Arc<RtcStats>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -197,7 +222,12 @@ impl RtcHandle {
         if self.tx.send(cmd).is_err() {
             return false;
         }
-        self.waker.wake().is_ok()
+        // SeqCst pairs with the driver's store-then-check: either it sees the command before
+        // parking, or this sees it parked and wakes it.
+        if self.parked.swap(false, Ordering::SeqCst) {
+            return self.waker.wake().is_ok();
+        }
+        true
     }
 
     pub(crate) fn report(&self) -> WebRtcReport {
@@ -225,6 +255,7 @@ impl RtcHandle {
     /// Stops the driver thread and waits for it.
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+        self.parked.store(false, Ordering::SeqCst);
         let _ = self.waker.wake();
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(t) = thread {
@@ -262,8 +293,10 @@ pub(crate) fn start(cfg: DriverConfig) -> Result<RtcHandle, DriverError> {
         .ok_or(DriverError::Certificate)?;
     let (tx, rx) = crossbeam_channel::unbounded();
     let stats = Arc::new(RtcStats::default());
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let parked = Arc::new(AtomicBool::new(false));
     let driver = Driver {
+        parked: parked.clone(),
         cfg,
         socket,
         poll,
@@ -285,6 +318,7 @@ pub(crate) fn start(cfg: DriverConfig) -> Result<RtcHandle, DriverError> {
     Ok(RtcHandle {
         tx,
         waker,
+        parked,
         local_addr,
         advertised,
         stats,
@@ -320,11 +354,15 @@ struct Peer {
     created: Instant,
     next_timeout: Instant,
     candidates: usize,
+    conn: u64,
+    limit: RateLimit,
+    max_message_size: usize,
     /// Set when the peer should be dropped, with the reason.
     dead: Option<String>,
 }
 
 struct Driver {
+    parked: Arc<AtomicBool>,
     cfg: DriverConfig,
     socket: UdpSocket,
     poll: Poll,
@@ -334,7 +372,7 @@ struct Driver {
     peers: HashMap<u64, Peer>,
     demux: Demux<u64>,
     stats: Arc<RtcStats>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     buf: Vec<u8>,
     next_ufrag: u64,
     ufrag_salt: u64,
@@ -367,8 +405,14 @@ impl Driver {
         while !self.stop.load(Ordering::Acquire) {
             let now = Instant::now();
             let wake = self.next_wake(now);
-            let timeout = wake.saturating_duration_since(now);
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+            let mut timeout = wake.saturating_duration_since(now);
+            self.parked.store(true, Ordering::SeqCst);
+            if !self.rx.is_empty() {
+                timeout = Duration::ZERO;
+            }
+            let polled = self.poll.poll(&mut events, Some(timeout));
+            self.parked.store(false, Ordering::SeqCst);
+            if let Err(e) = polled
                 && e.kind() != io::ErrorKind::Interrupted
             {
                 tracing::error!(error = %e, "webrtc poll failed; driver stops");
@@ -540,6 +584,7 @@ impl Driver {
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>((rtc, answer.to_sdp_string()))
         }));
+        let rate = link.rate;
         let (rtc, answer) = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
@@ -573,6 +618,9 @@ impl Driver {
                 created: now,
                 next_timeout: now,
                 candidates: 0,
+                conn,
+                limit: RateLimit::new(rate.0, rate.1, now),
+                max_message_size: self.cfg.max_message_size,
                 dead: None,
             },
         );
@@ -767,7 +815,45 @@ fn handle_event(p: &mut Peer, e: Event, stats: &RtcStats) {
                 return;
             }
             stats.frames_in.fetch_add(1, Ordering::Relaxed);
-            if p.link.frames.try_send((p.generation, d.data)).is_err() {
+            p.link.activity.fetch_add(1, Ordering::Relaxed);
+            let violation = if d.data.len() > p.max_message_size {
+                Some(CloseReason::new(
+                    CloseCode::MESSAGE_TOO_LARGE,
+                    format!(
+                        "message of {} bytes exceeds {}",
+                        d.data.len(),
+                        p.max_message_size
+                    ),
+                ))
+            } else if !p.limit.allow(Instant::now()) {
+                Some(CloseReason::new(
+                    CloseCode::RATE_LIMITED,
+                    format!(
+                        "more than {} messages/s (burst {}) on the data channels",
+                        p.link.rate.0, p.link.rate.1
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = violation {
+                let _ = p.link.events.send(PeerEvent::Violation {
+                    generation: p.generation,
+                    reason,
+                });
+                p.dead = Some("limit broken".into());
+                return;
+            }
+            let delivered = if d.data.first() == Some(&FRAME_CONTROL) {
+                p.link.frames.try_send((p.generation, d.data)).is_ok()
+            } else {
+                let frame = Inbound::Frame {
+                    conn: p.conn,
+                    frame: Bytes::from(d.data),
+                };
+                p.link.shard.try_send(frame).is_ok()
+            };
+            if !delivered {
                 stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
