@@ -345,7 +345,8 @@ impl Client {
             }
             if self.session.is_established() {
                 if let Some(cfg) = &self.config.webrtc {
-                    self.upgrade = Some(Upgrade::new(cfg.clone(), Instant::now()));
+                    let cfg = self.stall_capped(cfg.clone());
+                    self.upgrade = Some(Upgrade::new(cfg, Instant::now()));
                 }
                 return Ok(());
             }
@@ -462,17 +463,27 @@ impl Client {
         let Some(cfg) = &self.config.webrtc else {
             return Err(ClientError::WebRtcNotConfigured);
         };
-        let up = self.upgrade.get_or_insert_with(|| {
-            Upgrade::new(
-                WebRtcConfig {
-                    auto: false,
-                    ..cfg.clone()
-                },
-                Instant::now(),
-            )
+        let cfg = self.stall_capped(WebRtcConfig {
+            auto: false,
+            ..cfg.clone()
         });
+        let up = self
+            .upgrade
+            .get_or_insert_with(|| Upgrade::new(cfg, Instant::now()));
         up.start(Instant::now()).await;
         self.flush_or_fail().await
+    }
+
+    /// `cfg` with its stall timeout cut to two thirds of the snapshot history at the server's
+    /// tick rate, so a fallback still finds an acknowledged baseline on the server (which
+    /// keeps at most as many snapshots as this client).
+    fn stall_capped(&self, mut cfg: WebRtcConfig) -> WebRtcConfig {
+        if let Some(w) = self.session.welcome() {
+            let tick = Duration::from_secs_f64(1.0 / f64::from(w.tick_rate.max(1)));
+            let cap = tick.mul_f64(self.config.session.history as f64 * 2.0 / 3.0);
+            cfg.stall_timeout = cfg.stall_timeout.min(cap);
+        }
+        cfg
     }
 
     /// Leaves WebRTC: closes the data channels, tells the server, and goes on over the
@@ -622,11 +633,14 @@ impl Client {
         loop {
             if self.out.is_none() {
                 self.out = match self.session.poll_transmit(&mut self.tx) {
-                    Some(Channel::Unreliable)
-                        if self
-                            .upgrade
-                            .as_mut()
-                            .is_some_and(|u| u.send(Channel::Unreliable, &self.tx)) =>
+                    // Input packets, and clock pings (so the clock sync measures the path
+                    // the snapshots take), go on the unreliable channel while it is open.
+                    Some(ch)
+                        if (ch == Channel::Unreliable || is_ping(&self.tx))
+                            && self
+                                .upgrade
+                                .as_mut()
+                                .is_some_and(|u| u.send(Channel::Unreliable, &self.tx)) =>
                     {
                         self.traffic.bytes_sent += self.tx.len() as u64;
                         self.traffic.messages_sent += 1;
@@ -782,6 +796,15 @@ impl Client {
     pub fn websocket_close(&self) -> Option<(u16, &str)> {
         self.ws_close.as_ref().map(|(c, t)| (*c, t.as_str()))
     }
+}
+
+/// Whether `frame` is a clock ping.
+fn is_ping(frame: &[u8]) -> bool {
+    frame.first() == Some(&FRAME_CONTROL)
+        && matches!(
+            tickwire_protocol::ClientMessage::decode(frame),
+            Ok(tickwire_protocol::ClientMessage::Ping { .. })
+        )
 }
 
 #[cfg(test)]

@@ -80,8 +80,11 @@ pub struct Config {
     /// Default 5,000.
     pub webrtc_open_timeout_ms: u64,
     /// An open peer that delivers nothing for this long is dropped and the session goes on
-    /// over the WebSocket, in ms. Default 2,000.
-    pub webrtc_stall_ms: u64,
+    /// over the WebSocket, in ms. Must be shorter than the snapshot history
+    /// (`history / tick_rate` seconds), so the fallback still finds the client's acknowledged
+    /// baseline and sends a delta. Default `None`: two thirds of the history (711 ms at 30 Hz
+    /// with 32 snapshots).
+    pub webrtc_stall_ms: Option<u64>,
     /// Most WebRTC peers at once. Default 4,096.
     pub webrtc_max_peers: usize,
     /// Most WebRTC peers still negotiating (offer answered, channels not open). Default 256.
@@ -114,7 +117,7 @@ impl Default for Config {
             webrtc_udp: Some(SocketAddr::from(([127, 0, 0, 1], 7778))),
             webrtc_public_ip: None,
             webrtc_open_timeout_ms: 5_000,
-            webrtc_stall_ms: 2_000,
+            webrtc_stall_ms: None,
             webrtc_max_peers: 4_096,
             webrtc_max_pending: 256,
         }
@@ -191,8 +194,17 @@ impl Config {
         if self.history == 0 || self.history > 256 {
             return bad("history", "must be 1..=256");
         }
-        if self.webrtc_open_timeout_ms == 0 || self.webrtc_stall_ms == 0 {
+        if self.webrtc_open_timeout_ms == 0 || self.webrtc_stall_ms == Some(0) {
             return bad("webrtc_open_timeout_ms", "webrtc timeouts must be positive");
+        }
+        if self
+            .webrtc_stall_ms
+            .is_some_and(|ms| ms * u64::from(self.tick_rate) >= 1000 * self.history as u64)
+        {
+            return bad(
+                "webrtc_stall_ms",
+                "must be shorter than history / tick_rate, or a fallback costs a full snapshot",
+            );
         }
         if self
             .webrtc_public_ip
@@ -207,6 +219,15 @@ impl Config {
             return bad("reliable_queue", "queues must hold at least one frame");
         }
         Ok(())
+    }
+
+    /// How long open data channels may stay silent: `webrtc_stall_ms`, or two thirds of the
+    /// snapshot history.
+    pub fn webrtc_stall(&self) -> Duration {
+        match self.webrtc_stall_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => self.tick_period().mul_f64(self.history as f64 * 2.0 / 3.0),
+        }
     }
 
     /// Tick period.
@@ -232,5 +253,17 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.validate().is_err());
+        // A stall longer than the snapshot history would cost a full snapshot per fallback.
+        let slow = Config {
+            webrtc_stall_ms: Some(1_100),
+            ..Config::default()
+        };
+        assert!(matches!(
+            slow.validate(),
+            Err(ConfigError::Invalid {
+                field: "webrtc_stall_ms",
+                ..
+            })
+        ));
     }
 }

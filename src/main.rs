@@ -103,7 +103,7 @@ struct ServeArgs {
     #[arg(long, env = "TICKWIRE_WEBRTC_OPEN_TIMEOUT_MS")]
     webrtc_open_timeout_ms: Option<u64>,
     /// Silence on open data channels before falling back to the WebSocket, in ms
-    /// [default: 2000].
+    /// [default: two thirds of the snapshot history, 711 at 30 Hz].
     #[arg(long, env = "TICKWIRE_WEBRTC_STALL_MS")]
     webrtc_stall_ms: Option<u64>,
     /// Most WebRTC peers at once [default: 4096].
@@ -154,7 +154,7 @@ impl ServeArgs {
             c.webrtc_open_timeout_ms = v;
         }
         if let Some(v) = self.webrtc_stall_ms {
-            c.webrtc_stall_ms = v;
+            c.webrtc_stall_ms = Some(v);
         }
         if let Some(v) = self.webrtc_max_peers {
             c.webrtc_max_peers = v;

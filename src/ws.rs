@@ -221,7 +221,7 @@ async fn run(
         conn,
         &shard,
         Limits {
-            stall: Duration::from_millis(cfg.webrtc_stall_ms),
+            stall: cfg.webrtc_stall(),
             rate: (cfg.client_rate_limit, cfg.client_rate_burst),
         },
     );
@@ -273,7 +273,7 @@ async fn run(
                         match rtc.accept_frame(now, generation, frame) {
                             Some(frame) => {
                                 last_seen = now;
-                                ctx.inbound(Bytes::from(frame), now, &mut limit, &mut rtc)
+                                ctx.inbound(Bytes::from(frame), now, &mut limit, &mut rtc, true)
                             }
                             None => Ok(()),
                         }
@@ -311,8 +311,8 @@ async fn run(
             }
             Event::Timer => {
                 let now = Instant::now();
-                if rtc.observe(now) {
-                    last_seen = now;
+                if let Some(at) = rtc.observe() {
+                    last_seen = last_seen.max(at);
                 }
                 let stalled = rtc.check_stall(now);
                 if let Err(reason) = ctx.push_signals(stalled) {
@@ -366,7 +366,7 @@ async fn run(
                         CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
                     }
                     Some(Ok(Message::Binary(frame))) => {
-                        match ctx.inbound(frame, now, &mut limit, &mut rtc) {
+                        match ctx.inbound(frame, now, &mut limit, &mut rtc, false) {
                             Ok(()) => continue,
                             Err(reason) => reason,
                         }
@@ -435,13 +435,16 @@ struct FrameCtx<'a> {
 impl FrameCtx<'_> {
     /// Takes one frame from the client (WebSocket message or data-channel message): counts
     /// it, applies the rate and size limits, answers pings, handles signaling, and hands
-    /// everything else to the shard. `Err` is the reason to close the connection.
+    /// everything else to the shard. A ping that came on a data channel is answered on one,
+    /// so the clock sync measures the path the snapshots take. `Err` is the reason to close
+    /// the connection.
     fn inbound(
         &mut self,
         frame: Bytes,
         now: Instant,
         limit: &mut RateLimit,
         rtc: &mut ConnRtc<'_>,
+        via_rtc: bool,
     ) -> Result<(), CloseReason> {
         let cfg = &self.shared.config;
         self.shared
@@ -477,6 +480,9 @@ impl FrameCtx<'_> {
                     tick_fraction: t.fraction,
                 })
                 .encode(&mut buf);
+                if via_rtc && rtc.send(Channel::Unreliable, buf.clone()) {
+                    return Ok(());
+                }
                 self.push(buf)
             }
             Some(ClientMessage::Signal(signal)) => {

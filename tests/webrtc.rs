@@ -22,7 +22,6 @@ use crate::server::assert_matches_recorded;
 fn rtc_config() -> WebRtcConfig {
     WebRtcConfig {
         open_timeout: Duration::from_secs(10),
-        stall_timeout: Duration::from_secs(5),
         retry_initial: Duration::from_millis(200),
         ..WebRtcConfig::default()
     }
@@ -147,15 +146,14 @@ async fn webrtc_bot_swarm_reports_bots_on_webrtc() {
 /// arrive tick after tick again.
 #[tokio::test]
 async fn webrtc_snapshots_stay_exact_under_loss_and_converge() {
-    let mut config = test_config();
-    config.webrtc_stall_ms = 10_000;
-    let ts = start(config).await;
+    let ts = start(test_config()).await;
     let relay = Relay::start(server_addr(&ts), Impairment::Clear).await;
     let mut client = connect_with(
         &ts,
         WebRtcConfig {
+            // The default stall timeouts on both sides: 20 % loss must not look like a dead
+            // link.
             remote_override: Some(relay.addr),
-            stall_timeout: Duration::from_secs(10),
             ..rtc_config()
         },
     )
@@ -278,7 +276,7 @@ async fn webrtc_blocked_udp_keeps_the_session_on_the_websocket() {
 #[tokio::test]
 async fn webrtc_switches_both_ways_mid_game_without_a_full_snapshot() {
     let mut config = test_config();
-    config.webrtc_stall_ms = 600;
+    config.webrtc_stall_ms = Some(600);
     let ts = start(config).await;
     let relay = Relay::start(server_addr(&ts), Impairment::Clear).await;
     let mut client = connect_with(

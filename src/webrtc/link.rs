@@ -59,9 +59,8 @@ pub(crate) struct ConnRtc<'a> {
     events: mpsc::UnboundedReceiver<PeerEvent>,
     frames: mpsc::Receiver<(u32, Vec<u8>)>,
     last_rx: Instant,
-    /// [`PeerLink::activity`] when last looked at.
-    seen_activity: u64,
     activity: Arc<AtomicU64>,
+    epoch: Instant,
     last_offer: Option<Instant>,
     stall: Duration,
     /// Peers that opened, and fallbacks after they did (for logs and tests).
@@ -78,6 +77,7 @@ impl<'a> ConnRtc<'a> {
         let (etx, events) = mpsc::unbounded_channel();
         let (ftx, frames) = mpsc::channel(FRAME_QUEUE);
         let activity = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
         Self {
             handle,
             conn,
@@ -88,13 +88,14 @@ impl<'a> ConnRtc<'a> {
                 frames: ftx,
                 shard: shard.frames.clone(),
                 activity: activity.clone(),
+                epoch,
                 rate: limits.rate,
             },
             events,
             frames,
             last_rx: Instant::now(),
-            seen_activity: 0,
             activity,
+            epoch,
             last_offer: None,
             stall: limits.stall,
             opened: 0,
@@ -214,22 +215,21 @@ impl<'a> ConnRtc<'a> {
         Some(frame)
     }
 
-    /// Notes traffic the driver counted since the last look; true if there was some (the
-    /// connection is not idle).
-    pub(crate) fn observe(&mut self, now: Instant) -> bool {
-        let n = self.activity.load(Ordering::Relaxed);
-        if n == self.seen_activity {
-            return false;
+    /// Notes when the driver last saw traffic from the client on the data channels; returns
+    /// that time if it is newer than the last look (the connection is not idle).
+    pub(crate) fn observe(&mut self) -> Option<Instant> {
+        let at = self.epoch + Duration::from_micros(self.activity.load(Ordering::Relaxed));
+        if at <= self.last_rx {
+            return None;
         }
-        self.seen_activity = n;
-        self.last_rx = now;
-        true
+        self.last_rx = at;
+        Some(at)
     }
 
     /// Drops a peer that delivered nothing within the stall window; returns signals for the
     /// client.
     pub(crate) fn check_stall(&mut self, now: Instant) -> Vec<Signal> {
-        self.observe(now);
+        self.observe();
         if self.is_active() && now >= self.last_rx + self.stall {
             tracing::debug!(
                 conn = self.conn,

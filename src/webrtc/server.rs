@@ -141,9 +141,10 @@ pub(crate) struct PeerLink {
     pub(crate) frames: mpsc::Sender<(u32, Vec<u8>)>,
     /// The shard's frame queue, for everything else.
     pub(crate) shard: crossbeam_channel::Sender<Inbound>,
-    /// Counts every message received on the peer's channels (the task's stall and idle
-    /// checks read it).
+    /// When a message last arrived on the peer's channels, in microseconds since `epoch`
+    /// (the task's stall and idle checks read it).
     pub(crate) activity: Arc<AtomicU64>,
+    pub(crate) epoch: Instant,
     /// Rate limit: sustained messages per second and burst.
     pub(crate) rate: (u32, u32),
 }
@@ -815,7 +816,10 @@ fn handle_event(p: &mut Peer, e: Event, stats: &RtcStats) {
                 return;
             }
             stats.frames_in.fetch_add(1, Ordering::Relaxed);
-            p.link.activity.fetch_add(1, Ordering::Relaxed);
+            let at = Instant::now().saturating_duration_since(p.link.epoch);
+            p.link
+                .activity
+                .fetch_max(at.as_micros() as u64, Ordering::Relaxed);
             let violation = if d.data.len() > p.max_message_size {
                 Some(CloseReason::new(
                     CloseCode::MESSAGE_TOO_LARGE,

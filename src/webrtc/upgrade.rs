@@ -30,7 +30,8 @@ pub struct WebRtcConfig {
     /// From the offer to both channels open; past it the attempt is abandoned. Default 5 s.
     pub open_timeout: Duration,
     /// Nothing received on the data channels for this long while open: back to the
-    /// WebSocket. Default 2 s.
+    /// WebSocket. The client cuts it to two thirds of the snapshot history at the server's
+    /// tick rate, so the fallback goes on with deltas. Default 700 ms.
     pub stall_timeout: Duration,
     /// First wait before retrying after a failure; doubles per failure. Default 1 s.
     pub retry_initial: Duration,
@@ -47,7 +48,7 @@ impl Default for WebRtcConfig {
             auto: true,
             local_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             open_timeout: Duration::from_secs(5),
-            stall_timeout: Duration::from_secs(2),
+            stall_timeout: Duration::from_millis(700),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(30),
             remote_override: None,
