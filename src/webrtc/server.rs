@@ -157,7 +157,7 @@ pub(crate) struct RtcStats {
     pub(crate) opened: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) reaped: AtomicU64,
-    pub(crate) failed: AtomicU64,
+    pub(crate) closed_after_open: AtomicU64,
     pub(crate) panics: AtomicU64,
     pub(crate) datagrams_in: AtomicU64,
     pub(crate) datagrams_out: AtomicU64,
@@ -184,8 +184,8 @@ pub struct WebRtcReport {
     pub refused: u64,
     /// Peers reaped for not opening in time.
     pub reaped: u64,
-    /// Peers that failed or closed after opening.
-    pub failed: u64,
+    /// Peers that closed after opening (client left, failed, or fell back).
+    pub closed_after_open: u64,
     /// Peers dropped because the WebRTC stack panicked.
     pub panics: u64,
     /// Datagrams received / sent.
@@ -242,7 +242,7 @@ impl RtcHandle {
             opened: l(&s.opened),
             refused: l(&s.refused),
             reaped: l(&s.reaped),
-            failed: l(&s.failed),
+            closed_after_open: l(&s.closed_after_open),
             panics: l(&s.panics),
             datagrams_in: l(&s.datagrams_in),
             datagrams_out: l(&s.datagrams_out),
@@ -779,7 +779,7 @@ impl Driver {
         });
         self.stats.peers.fetch_sub(1, Ordering::Relaxed);
         if peer.open {
-            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            self.stats.closed_after_open.fetch_add(1, Ordering::Relaxed);
         } else {
             self.stats.pending.fetch_sub(1, Ordering::Relaxed);
         }
