@@ -515,3 +515,55 @@ async fn webrtc_data_channel_flood_is_rate_limited() {
         tickwire_protocol::CloseCode::RATE_LIMITED.websocket_code()
     );
 }
+
+/// A wildcard bind advertises `webrtc_public_ip`, and str0m accepts datagrams for it; without
+/// a public IP the server refuses to start, saying why.
+#[tokio::test]
+async fn webrtc_wildcard_bind_advertises_the_public_ip() {
+    let config = Config {
+        webrtc_udp: Some("0.0.0.0:0".parse().expect("addr")),
+        webrtc_public_ip: Some([127, 0, 0, 1].into()),
+        ..test_config()
+    };
+    let ts = start(config).await;
+    let w = ts.server.report().webrtc.expect("report");
+    assert!(w.udp.starts_with("0.0.0.0:"), "{w:?}");
+    assert!(w.advertised.starts_with("127.0.0.1:"), "{w:?}");
+    let mut client = connect_with(&ts, rtc_config()).await;
+    until_transport(&mut client, ActiveTransport::WebRtc).await;
+    next_snapshot(&mut client).await;
+
+    let no_ip = Config {
+        webrtc_udp: Some("0.0.0.0:0".parse().expect("addr")),
+        ..test_config()
+    };
+    let err = tickwire::Server::start(no_ip, std::sync::Arc::new(tickwire::arena::ArenaFactory))
+        .await
+        .expect_err("a wildcard bind needs a public ip");
+    assert!(err.to_string().contains("--webrtc-public-ip"), "{err}");
+}
+
+/// With a cap of one peer, a second client's offer is refused and it plays on the WebSocket.
+#[tokio::test]
+async fn webrtc_peer_cap_keeps_extra_clients_on_the_websocket() {
+    let config = Config {
+        webrtc_max_peers: 1,
+        ..test_config()
+    };
+    let ts = start(config).await;
+    let mut first = connect_with(&ts, rtc_config()).await;
+    until_transport(&mut first, ActiveTransport::WebRtc).await;
+    let mut second = connect_with(&ts, rtc_config()).await;
+    within("the second client's refusal", async {
+        while second.webrtc_stats().failed_attempts == 0 {
+            next_snapshot(&mut second).await;
+        }
+    })
+    .await;
+    assert_eq!(second.transport(), ActiveTransport::WebSocket);
+    let h = next_snapshot(&mut second).await;
+    assert!(h.baseline.is_some());
+    // The second client's offer was valid and its connection's first: only the cap refuses.
+    let w = ts.server.report().webrtc.expect("report");
+    assert!(w.refused >= 1 && w.opened == 1, "{w:?}");
+}
