@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::server::{Command, PeerEvent, PeerLink, RtcHandle};
 use crate::server::shard::ShardHandle;
+use crate::ws::RateLimit;
 
 /// Offers closer together than this are refused (each one costs a DTLS handshake).
 pub(crate) const MIN_OFFER_INTERVAL: Duration = Duration::from_millis(500);
@@ -90,6 +91,11 @@ impl<'a> ConnRtc<'a> {
                 activity: activity.clone(),
                 epoch,
                 rate: limits.rate,
+                limit: Arc::new(std::sync::Mutex::new(RateLimit::new(
+                    limits.rate.0,
+                    limits.rate.1,
+                    Instant::now(),
+                ))),
             },
             events,
             frames,

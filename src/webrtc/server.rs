@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Input packets, the bulk of what clients send, go from this thread straight into the
-//! shard's frame queue after the size and rate limits (a token bucket per peer, the
-//! WebSocket's settings); control frames go to the connection's task, which answers pings
+//! shard's frame queue after the size and rate limits (a token bucket per connection that
+//! outlives its peers, with the WebSocket's settings); control frames go to the connection's task, which answers pings
 //! and signaling. The driver is woken (an eventfd write) only when it is parked: commands
 //! sent while it works are drained in the same round.
 //!
@@ -147,6 +147,9 @@ pub(crate) struct PeerLink {
     pub(crate) epoch: Instant,
     /// Rate limit: sustained messages per second and burst.
     pub(crate) rate: (u32, u32),
+    /// The connection's bucket for data-channel messages, shared by its successive peers so
+    /// a new offer does not refill it. Only the driver thread locks it.
+    pub(crate) limit: Arc<std::sync::Mutex<RateLimit>>,
 }
 
 /// Counters of the WebRTC side.
@@ -356,7 +359,6 @@ struct Peer {
     next_timeout: Instant,
     candidates: usize,
     conn: u64,
-    limit: RateLimit,
     max_message_size: usize,
     /// Set when the peer should be dropped, with the reason.
     dead: Option<String>,
@@ -585,7 +587,6 @@ impl Driver {
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>((rtc, answer.to_sdp_string()))
         }));
-        let rate = link.rate;
         let (rtc, answer) = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
@@ -620,7 +621,6 @@ impl Driver {
                 next_timeout: now,
                 candidates: 0,
                 conn,
-                limit: RateLimit::new(rate.0, rate.1, now),
                 max_message_size: self.cfg.max_message_size,
                 dead: None,
             },
@@ -829,7 +829,12 @@ fn handle_event(p: &mut Peer, e: Event, stats: &RtcStats) {
                         p.max_message_size
                     ),
                 ))
-            } else if !p.limit.allow(Instant::now()) {
+            } else if !p
+                .link
+                .limit
+                .lock()
+                .is_ok_and(|mut l| l.allow(Instant::now()))
+            {
                 Some(CloseReason::new(
                     CloseCode::RATE_LIMITED,
                     format!(
