@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Load scenario: a release server and a bot swarm on this machine, both on 127.0.0.1.
 #
-#   benches/load.sh [--bots N] [--seconds S] [--port P] [--transport ws|webrtc] [-- server flags...]
+#   benches/load.sh [--bots N] [--seconds S] [--port P] [--transport ws|webrtc] [--bot-flags "..."]
+#                   [-- server flags...]
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
-# window: CPU in cores (utime + stime from /proc), CPU per snapshot sent, peak RSS, the shard
-# counters (tick duration percentiles, overruns, skipped ticks), and the WebRTC side (its one
-# UDP address, peers, and how many UDP sockets the server process holds). Both processes
-# stop by themselves.
+# window: CPU in cores (utime + stime from /proc; the whole server, its network thread, and
+# the swarm), CPU per snapshot sent, peak RSS, the shard counters (tick duration percentiles,
+# overruns, skipped ticks), and the WebRTC side (its one UDP address, peers, and how many UDP
+# sockets the server process holds). Both processes stop by themselves.
+#
+# BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
+# clients on other machines would; without it the swarm and the server compete for them.
+# IO_NICE=N renices the server's network thread (its main thread), leaving the shards ahead.
 #
 # Scenarios of the README:
 #   benches/load.sh --bots 100 --seconds 20
@@ -16,13 +21,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bots=100 seconds=10 port=0 transport=ws
+bots=100 seconds=10 port=0 transport=ws bot_flags=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bots) bots=$2; shift 2 ;;
         --transport) transport=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
+        --bot-flags) bot_flags=$2; shift 2 ;;
         --) shift; break ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -43,27 +49,31 @@ for _ in $(seq 100); do
 done
 
 hz=$(getconf CLK_TCK)
+if [ -n "${IO_NICE:-}" ]; then renice -n "$IO_NICE" -p "$server" >/dev/null; fi
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+# The main thread runs the network (tokio); shard and encode threads are the rest.
+io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }
+swarm_cpu() { awk '{print $14 + $15}' "/proc/$swarm/stat"; }
 warmup=2
-"$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
-    --transport "$transport" --json &
+${BOTS_NICE:+nice -n $BOTS_NICE} "$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
+    --transport "$transport" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
 before=$(curl -fs "http://127.0.0.1:$port/status.json")
-c0=$(cpu); t0=$(date +%s.%N)
+c0=$(cpu); i0=$(io_cpu); s0=$(swarm_cpu); t0=$(date +%s.%N)
 sleep "$(python3 -c "print(max(1.0, $seconds - 2.0))")"
-c1=$(cpu); t1=$(date +%s.%N)
+c1=$(cpu); i1=$(io_cpu); s1=$(swarm_cpu); t1=$(date +%s.%N)
 after=$(curl -fs "http://127.0.0.1:$port/status.json")
 wait "$swarm"
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 # Socket inodes the server holds, to count its UDP sockets in /proc/net/udp*.
 inodes=$(find "/proc/$server/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | tr '\n' ' ')
-python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$inodes" <<'PY'
+python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$i0" "$i1" "$s0" "$s1" "$inodes" <<'PY'
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-c0, c1, t0, t1, hz, peak = map(float, sys.argv[3:9])
-inodes = set(sys.argv[9].split())
+c0, c1, t0, t1, hz, peak, i0, i1, s0, s1 = map(float, sys.argv[3:13])
+inodes = set(sys.argv[13].split())
 udp_sockets = 0
 for table in ("/proc/net/udp", "/proc/net/udp6"):
     try:
@@ -101,6 +111,8 @@ cpu_s = (c1 - c0) / hz
 rtc = after.get("webrtc") or {}
 print(json.dumps({
     "server_cpu_cores": round(cpu_s / (t1 - t0), 4),
+    "server_io_thread_cpu_cores": round((i1 - i0) / hz / (t1 - t0), 4),
+    "swarm_cpu_cores": round((s1 - s0) / hz / (t1 - t0), 4),
     "cpu_us_per_snapshot": round(cpu_s * 1e6 / snapshots, 3) if snapshots else None,
     "webrtc": {
         "udp": rtc.get("udp"),

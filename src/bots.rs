@@ -101,6 +101,9 @@ pub struct BotConfig {
     pub handshake_timeout_seconds: f64,
     /// WebRTC settings, used with [`Transport::Webrtc`]. Default [`WebRtcConfig::default`].
     pub webrtc: WebRtcConfig,
+    /// Longest wait for an input to carry an ack, in ms. Default `None`: the client session's
+    /// default.
+    pub ack_delay_ms: Option<f64>,
 }
 
 impl Default for BotConfig {
@@ -118,6 +121,7 @@ impl Default for BotConfig {
             auth_token: String::new(),
             handshake_timeout_seconds: 10.0,
             webrtc: WebRtcConfig::default(),
+            ack_delay_ms: None,
         }
     }
 }
@@ -417,6 +421,9 @@ async fn run_bot(
     client_config.handshake_timeout = Duration::from_secs_f64(cfg.handshake_timeout_seconds);
     if cfg.transport == Transport::Webrtc {
         client_config.webrtc = Some(cfg.webrtc.clone());
+    }
+    if let Some(ms) = cfg.ack_delay_ms {
+        client_config.session.ack_delay_us = (ms.max(0.0) * 1000.0) as u64;
     }
     let connected = Client::connect(&cfg.url, client_config)
         .await

@@ -1,5 +1,6 @@
 //! The accept loop and the HTTP side of the game port: `/healthz`, `/` (status page),
-//! `/status.json`, and the WebSocket upgrade on `/ws`.
+//! `/status.json`, the browser demo (`/play`, built from `client-ts/` and embedded), and the
+//! WebSocket upgrade on `/ws`.
 //!
 //! The request head is peeked, not read, so a WebSocket upgrade reaches the WebSocket
 //! handshake with the stream untouched.
@@ -17,6 +18,11 @@ use crate::server::Shared;
 
 /// Longest request head accepted.
 const MAX_HEAD: usize = 8 * 1024;
+
+/// The browser demo's page and its bundle (`client-ts/dist/demo.js`, committed, rebuilt with
+/// `npm run build` in `client-ts/`; its tests fail when the bundle is stale).
+const PLAY_HTML: &str = include_str!("../client-ts/demo/play.html");
+const PLAY_JS: &str = include_str!("../client-ts/dist/demo.js");
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
@@ -117,6 +123,24 @@ async fn handle(
             let body = serde_json::to_vec(&shared.report()).unwrap_or_default();
             respond(&mut stream, 200, "application/json", &body).await
         }
+        ("GET", "/play") => {
+            respond(
+                &mut stream,
+                200,
+                "text/html; charset=utf-8",
+                PLAY_HTML.as_bytes(),
+            )
+            .await
+        }
+        ("GET", "/play/demo.js") => {
+            respond(
+                &mut stream,
+                200,
+                "text/javascript; charset=utf-8",
+                PLAY_JS.as_bytes(),
+            )
+            .await
+        }
         ("GET", "/") => {
             let body = status_page(&shared);
             respond(
@@ -162,7 +186,7 @@ fn status_page(shared: &Shared) -> String {
         "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=2><title>tickwire</title>\
          <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:60em}}td,th{{padding:2px 10px;text-align:right}}\
          th{{text-align:left}}</style><h1>tickwire</h1>\
-         <p>Game <b>{}</b> at {} Hz, up {:.0} s. WebSocket endpoint: <code>/ws</code>. \
+         <p>Game <b>{}</b> at {} Hz, up {:.0} s. WebSocket endpoint: <code>/ws</code>. Play in the browser: <a href=/play>/play</a>. \
          Counters as JSON: <a href=/status.json>/status.json</a>. Health: <a href=/healthz>/healthz</a>.</p>\
          <table><tr><th>connections open</th><td>{}</td></tr><tr><th>connections total</th><td>{}</td></tr>\
          <tr><th>bytes out</th><td>{}</td></tr><tr><th>bytes in</th><td>{}</td></tr>\

@@ -14,7 +14,8 @@ pub struct SpatialGrid {
     origin: Vec2,
     cols: i32,
     rows: i32,
-    cells: Vec<Vec<u32>>,
+    /// Each cell's entities with their positions, so a query reads one run of memory per cell.
+    cells: Vec<Vec<(Vec2, u32)>>,
 }
 
 /// Most cells per side; a huge sparse world gets larger cells instead of a huge grid.
@@ -72,13 +73,27 @@ impl SpatialGrid {
             }
             let (x, y) = self.coords(p);
             let (x, y) = (x.clamp(0, self.cols - 1), y.clamp(0, self.rows - 1));
-            self.cells[(y * self.cols + x) as usize].push(i as u32);
+            self.cells[(y * self.cols + x) as usize].push((p, i as u32));
         }
     }
 
     /// Writes into `out` (cleared first), in increasing order, the indices of the entities
     /// within `radius` of `center`.
     pub fn query(&self, center: Vec2, radius: f32, positions: &[Vec2], out: &mut Vec<u32>) {
+        self.query_with(center, radius, positions, &mut Vec::new(), out);
+    }
+
+    /// [`SpatialGrid::query`] with a reusable bitmap (one bit per entity, left all clear), which
+    /// puts the indices in order without sorting them when the room is not much larger than
+    /// the view.
+    pub fn query_with(
+        &self,
+        center: Vec2,
+        radius: f32,
+        positions: &[Vec2],
+        marks: &mut Vec<u64>,
+        out: &mut Vec<u32>,
+    ) {
         out.clear();
         if self.cols == 0 || !center.is_finite() {
             return;
@@ -93,12 +108,35 @@ impl SpatialGrid {
                 let cell = &self.cells[(y * self.cols + x) as usize];
                 out.extend(
                     cell.iter()
-                        .copied()
-                        .filter(|&i| positions[i as usize].distance_squared(center) <= r2),
+                        .filter(|(p, _)| p.distance_squared(center) <= r2)
+                        .map(|&(_, i)| i),
                 );
             }
         }
-        out.sort_unstable();
+        let words = positions.len().div_ceil(64);
+        // Scanning the bitmap beats sorting while it has a few words per index found.
+        if words > 8 * out.len() {
+            out.sort_unstable();
+            return;
+        }
+        if marks.len() < words {
+            marks.resize(words, 0);
+        }
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for &i in out.iter() {
+            let w = (i >> 6) as usize;
+            marks[w] |= 1 << (i & 63);
+            lo = lo.min(w);
+            hi = hi.max(w);
+        }
+        out.clear();
+        for (w, word) in marks.iter_mut().enumerate().take(hi + 1).skip(lo) {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                out.push((w as u32) << 6 | bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
     }
 }
 
@@ -123,13 +161,17 @@ mod tests {
         }
         let mut grid = SpatialGrid::new(600.0);
         grid.rebuild(&positions);
-        let mut out = Vec::new();
+        let (mut out, mut marks) = (Vec::new(), Vec::new());
         for center in [
             Vec2::new(0.0, 0.0),
             Vec2::new(2000.0, 2000.0),
             Vec2::new(3999.0, 10.0),
         ] {
             grid.query(center, 600.0, &positions, &mut out);
+            let mut marked = Vec::new();
+            grid.query_with(center, 600.0, &positions, &mut marks, &mut marked);
+            assert_eq!(marked, out);
+            assert!(marks.iter().all(|&w| w == 0), "the bitmap is left clear");
             let brute: Vec<u32> = (0..positions.len() as u32)
                 .filter(|&i| positions[i as usize].distance_squared(center) <= 600.0 * 600.0)
                 .collect();

@@ -61,6 +61,10 @@ struct BotsArgs {
     /// Seed of the bots' directions.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Longest wait, in ms, for an input to carry a snapshot's ack before the ack goes alone
+    /// [default: the client session's, 16].
+    #[arg(long)]
+    ack_delay_ms: Option<f64>,
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
@@ -224,6 +228,7 @@ async fn bots(args: BotsArgs) -> anyhow::Result<()> {
             local_ip: args.webrtc_local_ip,
             ..tickwire::webrtc::WebRtcConfig::default()
         },
+        ack_delay_ms: args.ack_delay_ms,
         ..tickwire::bots::BotConfig::default()
     };
     let report = tickwire::bots::run_swarm(&cfg).await?;

@@ -1,6 +1,8 @@
 //! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
 
+mod generated_ts;
 mod harness;
+mod play;
 mod relay;
 mod server;
 mod webrtc;

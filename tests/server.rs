@@ -229,6 +229,29 @@ async fn resume_within_the_grace_period_continues_with_a_delta() {
 }
 
 #[tokio::test]
+async fn a_client_that_leaves_and_hangs_up_at_once_is_gone_not_parked() {
+    let ts = start(test_config()).await;
+    let mut c = connect(&ts.url, "leave").await;
+    next_snapshot(&mut c).await;
+    // The client sends its leave and closes the socket straight away.
+    c.close().await.expect("clean close");
+    within("the server drops the session", async {
+        loop {
+            let r = ts.server.report();
+            let (clients, parked) = r
+                .shards
+                .iter()
+                .fold((0, 0), |(c, p), s| (c + s.clients, p + s.parked));
+            if clients == 0 && parked == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_client_that_stops_reading_stays_bounded_and_others_play_on() {
     let config = tickwire::Config {
         socket_send_buffer: 4096,

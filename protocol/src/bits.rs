@@ -73,8 +73,28 @@ impl<'a> BitWriter<'a> {
     }
 
     /// Appends the first `bits` bits of `bytes`, a stream written by another [`BitWriter`].
+    #[inline]
     pub fn append(&mut self, bytes: &[u8], bits: usize) {
         debug_assert!(bits <= bytes.len() * 8);
+        // Short pieces (an entity's fields, say) in one or two writes.
+        if bits <= 64 {
+            let n = bits.div_ceil(8).min(bytes.len());
+            let mut le = [0u8; 8];
+            le[..n].copy_from_slice(&bytes[..n]);
+            let v = u64::from_le_bytes(le);
+            let v = if bits == 64 {
+                v
+            } else {
+                v & ((1u64 << bits) - 1)
+            };
+            if bits > 32 {
+                self.write(v as u32, 32);
+                self.write((v >> 32) as u32, bits as u32 - 32);
+            } else {
+                self.write(v as u32, bits as u32);
+            }
+            return;
+        }
         let whole = bits / 32;
         for chunk in bytes.chunks_exact(4).take(whole) {
             self.write(

@@ -102,6 +102,20 @@ impl ClockSync {
             .map(|o| o + now_us as f64 / 1e6 * self.tick_rate)
     }
 
+    /// How long a message to the server may wait, from `now_us`, and still arrive before the
+    /// tick starts that it would arrive before if sent at once, in microseconds (less than one
+    /// tick): by the estimate of the server's clock and half a round trip, keeping
+    /// `margin_ticks` and twice the RTT variation to spare (0 when that cannot be kept).
+    /// `None` before the first sample.
+    pub fn slack_us(&self, now_us: u64, margin_ticks: f64) -> Option<u64> {
+        let half_rtt_ticks = self.srtt_us.unwrap_or(0.0) / 2e6 * self.tick_rate;
+        let spare_ticks = 2.0 * self.rttvar_us / 1e6 * self.tick_rate + margin_ticks;
+        let arrives = self.server_tick(now_us)? + half_rtt_ticks;
+        // Too close to the tick's start to spare anything: no wait.
+        let slack_ticks = (arrives.floor() + 1.0 - arrives - spare_ticks).max(0.0);
+        Some((slack_ticks / self.tick_rate * 1e6) as u64)
+    }
+
     /// The tick an input sent now should be stamped with: the tick the server will be on when
     /// it arrives (half a round trip, plus `margin_ticks` for jitter), rounded up.
     pub fn input_tick(&self, now_us: u64, margin_ticks: f64) -> Option<u32> {
@@ -144,5 +158,38 @@ mod tests {
             f64::from(it) >= truth + 1.0,
             "input tick {it} truth {truth}"
         );
+    }
+
+    #[test]
+    fn slack_keeps_a_delayed_message_before_the_same_tick() {
+        // Steady one-way delay of 12 ms each way: the estimate becomes exact enough.
+        let (t0, d) = (3_000_000u64, 12_000u64);
+        let mut c = ClockSync::new(30);
+        let mut now = 10_000_000u64;
+        for _ in 0..20 {
+            let (tick, frac) = server_answer(t0, now + d);
+            c.handle_sample(now, now + 2 * d, tick, frac);
+            now += 2 * d + 250_000;
+        }
+        let period = 1e6 / 30.0;
+        let tick_at = |t: u64| ((t - t0) as f64 / period).floor();
+        let mut waited = 0u64;
+        for k in 0..300u64 {
+            let sent = now + k * 997;
+            let slack = c.slack_us(sent, 0.1).unwrap();
+            assert!((slack as f64) < period, "slack {slack} under a tick");
+            // Sent after waiting the slack, it arrives before the same tick starts as if sent
+            // at once, with the spare kept (or it does not wait).
+            let at_once = tick_at(sent + d);
+            let after_wait = ((sent + slack + d - t0) as f64 + 0.09 * period) / period;
+            assert!(
+                slack == 0 || after_wait.floor() == at_once,
+                "sent at {sent}, slack {slack}"
+            );
+            waited += slack;
+        }
+        // On average it waits most of a tick less the spare.
+        let mean = waited as f64 / 300.0;
+        assert!(mean > 0.3 * period, "mean slack {mean}");
     }
 }

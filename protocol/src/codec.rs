@@ -49,12 +49,15 @@ pub struct SnapshotHeader {
 #[derive(Debug, Default)]
 pub struct EncodeScratch {
     /// `(baseline index, current index or REMOVED)` for each touched baseline entity.
-    touched: Vec<(u32, u32)>,
+    pub(crate) touched: Vec<(u32, u32)>,
     /// Current indices of created entities.
-    created: Vec<u32>,
+    pub(crate) created: Vec<u32>,
+    /// A client's view and its baseline, copied out for encoders that need them whole.
+    pub(crate) view: Snapshot,
+    pub(crate) base_view: Snapshot,
 }
 
-const REMOVED: u32 = u32::MAX;
+pub(crate) const REMOVED: u32 = u32::MAX;
 
 /// Reusable buffers for [`decode_snapshot`].
 #[derive(Debug, Default)]
@@ -73,7 +76,7 @@ fn unzigzag(z: u32) -> i64 {
     i64::from(z >> 1) ^ -i64::from(z & 1)
 }
 
-fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
+pub(crate) fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
     if n > 32 {
         w.write(mask as u32, 32);
         w.write((mask >> 32) as u32, n as u32 - 32);
@@ -272,7 +275,7 @@ fn read_field_delta(
 /// Word-slice equality without a `memcmp` call: entities are a few words long, and a few
 /// inline vector operations beat a library call.
 #[inline]
-fn words_eq(a: &[u32], b: &[u32]) -> bool {
+pub(crate) fn words_eq(a: &[u32], b: &[u32]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -304,7 +307,7 @@ fn changed_words(cur: &[u32], base: &[u32]) -> Option<u64> {
 }
 
 #[inline(always)]
-fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
+pub(crate) fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
     let mut mask = 0u64;
     for (i, f) in kind.fields.iter().enumerate() {
         let diff = if f.words == 1 {
@@ -320,7 +323,7 @@ fn changed_mask(kind: &KindLayout, cur: &[u32], base: &[u32]) -> u64 {
 
 /// Writes the fields whose bit is set in `mask`, which has no bit past the last field.
 #[inline(always)]
-fn write_changed_fields(
+pub(crate) fn write_changed_fields(
     w: &mut BitWriter<'_>,
     kind: &KindLayout,
     mask: u64,
@@ -512,7 +515,13 @@ pub fn encode_snapshot_shared(
     w.finish();
 }
 
-fn write_header(w: &mut BitWriter<'_>, flags: u32, tick: u32, base: Option<u32>, seq: Option<u32>) {
+pub(crate) fn write_header(
+    w: &mut BitWriter<'_>,
+    flags: u32,
+    tick: u32,
+    base: Option<u32>,
+    seq: Option<u32>,
+) {
     w.write(flags, 4);
     w.write_uvar(tick);
     if let Some(b) = base {
@@ -613,6 +622,66 @@ fn diff_aligned(
     n
 }
 
+/// Index form of an update section: picks sparse (a uvar per index) or dense (a bit per
+/// baseline entity), whichever is smaller, and writes the choice.
+pub(crate) struct UpdateIndices {
+    sparse: bool,
+    next: u32,
+    base_len: u32,
+}
+
+impl UpdateIndices {
+    pub(crate) fn begin(w: &mut BitWriter<'_>, touched: &[(u32, u32)], base_len: usize) -> Self {
+        // Sparse if its indices (a uvar each, 4 bits or more) take fewer bits than the dense
+        // bitmap; no need to count when 4 bits each already do not.
+        let sparse = 4 * (touched.len() + 1) < base_len && {
+            let mut sparse_bits = uvar_bits(touched.len() as u32);
+            let mut prev: i64 = -1;
+            for &(bi, _) in touched {
+                sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
+                prev = i64::from(bi);
+            }
+            sparse_bits < base_len
+        };
+        w.write_bool(sparse);
+        if sparse {
+            w.write_uvar(touched.len() as u32);
+        }
+        Self {
+            sparse,
+            next: 0,
+            base_len: base_len as u32,
+        }
+    }
+
+    /// Marks baseline entity `bi` (increasing) as the next one touched.
+    pub(crate) fn write(&mut self, w: &mut BitWriter<'_>, bi: u32) {
+        if self.sparse {
+            w.write_uvar(bi - self.next);
+        } else {
+            let mut run = bi - self.next;
+            while run >= 32 {
+                w.write(0, 32);
+                run -= 32;
+            }
+            w.write(1 << run, run + 1);
+        }
+        self.next = bi + 1;
+    }
+
+    /// Ends the bitmap after the last touched entity.
+    pub(crate) fn finish(self, w: &mut BitWriter<'_>) {
+        if !self.sparse {
+            let mut run = self.base_len - self.next;
+            while run >= 32 {
+                w.write(0, 32);
+                run -= 32;
+            }
+            w.write(0, run);
+        }
+    }
+}
+
 fn write_updates(
     w: &mut BitWriter<'_>,
     layout: &Layout,
@@ -620,36 +689,11 @@ fn write_updates(
     base: &Snapshot,
     touched: &[(u32, u32)],
 ) {
-    // Sparse if its indices (a uvar each, 4 bits or more) take fewer bits than the dense bitmap
-    // (one bit per baseline entity); no need to count when 4 bits each already do not.
-    let sparse = 4 * (touched.len() + 1) < base.len() && {
-        let mut sparse_bits = uvar_bits(touched.len() as u32);
-        let mut prev: i64 = -1;
-        for &(bi, _) in touched {
-            sparse_bits += uvar_bits((i64::from(bi) - prev - 1) as u32);
-            prev = i64::from(bi);
-        }
-        sparse_bits < base.len()
-    };
-    w.write_bool(sparse);
+    let mut indices = UpdateIndices::begin(w, touched, base.len());
     let mut prev_mask = 0u64;
     let mut cached_mask: (Option<(u16, u64)>, u64) = (None, 0);
-    let mut next_index = 0u32;
-    if sparse {
-        w.write_uvar(touched.len() as u32);
-    }
     for &(bi, ci) in touched {
-        if sparse {
-            w.write_uvar(bi - next_index);
-        } else {
-            let mut run = bi - next_index;
-            while run >= 32 {
-                w.write(0, 32);
-                run -= 32;
-            }
-            w.write(1 << run, run + 1);
-        }
-        next_index = bi + 1;
+        indices.write(w, bi);
         let (_, kind, bw) = base.entity(bi as usize);
         let kl = &layout.kinds[usize::from(kind)];
         let (mask, cw) = if ci == REMOVED {
@@ -677,14 +721,7 @@ fn write_updates(
         }
         write_changed_fields(w, kl, mask, cw, bw);
     }
-    if !sparse {
-        let mut run = base.len() as u32 - next_index;
-        while run >= 32 {
-            w.write(0, 32);
-            run -= 32;
-        }
-        w.write(0, run);
-    }
+    indices.finish(w);
 }
 
 fn write_creations(w: &mut BitWriter<'_>, layout: &Layout, cur: &Snapshot, created: &[u32]) {

@@ -20,6 +20,7 @@
 //! - [`message`]: control frames (handshake, pings, signaling, events, close reasons).
 //! - [`session`]: server- and client-side state machines in the `handle_*` / `poll_*` shape.
 //! - [`clock`]: the client's estimate of the server tick and the round-trip time.
+//! - [`gen_ts`]: the TypeScript SDK's generated files (types, ids, codec tables, hash).
 //!
 //! A frame is one WebSocket binary message or one data-channel message. Its first byte names
 //! its type: [`FRAME_CONTROL`], [`FRAME_SNAPSHOT`] or [`FRAME_INPUT`]. `PROTOCOL.md` at the
@@ -33,12 +34,14 @@ pub mod bits;
 pub mod clock;
 pub mod codec;
 pub mod error;
+pub mod gen_ts;
 pub mod input;
 pub mod layout;
 pub mod message;
 pub mod schema;
 pub mod session;
 pub mod snapshot;
+pub mod views;
 
 pub use codec::{
     DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SharedBodies, SnapshotHeader, decode_snapshot,
@@ -50,3 +53,4 @@ pub use layout::{FieldLayout, KindLayout, Layout, Value};
 pub use message::{ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, ServerMessage};
 pub use schema::{FieldDef, FieldType, KindDef, Schema, WIRE_VERSION};
 pub use snapshot::{EntityId, Snapshot};
+pub use views::{DeltaCache, View, encode_view_snapshot};

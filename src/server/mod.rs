@@ -22,6 +22,36 @@ use self::stats::{ServerStats, StatusReport};
 use crate::config::{Config, ConfigError};
 use crate::game::GameFactory;
 
+/// Hasher for ids the server hands out itself (connections, rooms), which no peer chooses:
+/// one multiply instead of SipHash on every inbound frame.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the table's bucket bits and tag bits both come out well mixed.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by server-assigned ids.
+pub(crate) type IdMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// The deadline schedule every shard follows: tick `n` starts at `t0 + n · period`.
 #[derive(Debug, Clone, Copy)]
 pub struct TickClock {

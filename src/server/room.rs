@@ -7,12 +7,16 @@ use std::sync::atomic::Ordering;
 use glam::Vec2;
 use tickwire_protocol::message::ResumeToken;
 use tickwire_protocol::message::{ClientMessage, Hello};
+use tickwire_protocol::session::SnapshotHistory;
 use tickwire_protocol::session::{
     Channel, Replication, ServerConfig as SessionConfig, ServerSession, TickTime,
 };
-use tickwire_protocol::{CloseCode, CloseReason, EncodeScratch, EntityId, Layout, Snapshot};
+use tickwire_protocol::{
+    CloseCode, CloseReason, DeltaCache, EncodeScratch, EntityId, Layout, Snapshot,
+};
 use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
+use super::IdMap;
 use super::outbox::Outbox;
 use super::stats::ShardStats;
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
@@ -36,7 +40,7 @@ pub(crate) struct Member {
 #[derive(Debug, Default)]
 pub(crate) struct Members {
     list: Vec<(ConnId, Member)>,
-    index: HashMap<ConnId, usize>,
+    index: IdMap<ConnId, usize>,
 }
 
 impl Members {
@@ -86,8 +90,9 @@ impl Members {
 
 /// What a snapshot writer needs from the room, shared read-only between worker threads.
 struct Views<'a> {
-    tick: u32,
     world: &'a Snapshot,
+    worlds: &'a SnapshotHistory,
+    cache: &'a DeltaCache,
     positions: &'a [Vec2],
     grid: Option<(&'a SpatialGrid, f32)>,
     stats: &'a ShardStats,
@@ -98,7 +103,7 @@ struct Views<'a> {
 pub(crate) struct Worker {
     scratch: EncodeScratch,
     shared: SharedBodies,
-    view: Vec<u32>,
+    marks: Vec<u64>,
     closing: Vec<(ConnId, CloseReason)>,
 }
 
@@ -115,15 +120,12 @@ fn write_snapshots(
     let (mut bytes, mut full, mut delta, mut superseded) = (0, 0, 0, 0);
     for ((conn, m), center) in chunk.iter_mut().zip(centers) {
         let before = m.session.stats();
-        let view = &mut w.view;
         match (v.grid, center) {
             (Some((grid, radius)), Some(c)) => {
-                m.session.write_snapshot(v.tick, &mut w.scratch, |snap| {
-                    grid.query(*c, radius, v.positions, view);
-                    snap.room_mut().copy_from_slice(v.world.room());
-                    // Indices come sorted from a snapshot whose ids increase.
-                    let _ = snap.extend_from(v.world, view);
-                });
+                m.session
+                    .write_view_snapshot(v.world, v.worlds, v.cache, &mut w.scratch, |rows| {
+                        grid.query_with(*c, radius, v.positions, &mut w.marks, rows);
+                    });
             }
             // The whole world: clients acknowledging the same tick share one encoded body.
             _ => m
@@ -161,7 +163,11 @@ pub(crate) struct Room {
     layout: Arc<Layout>,
     pub(crate) members: Members,
     pub(crate) parked: HashMap<ResumeToken, Parked>,
-    world: Snapshot,
+    /// This tick's world and the ones before it, as long as a client may hold a view of them.
+    worlds: SnapshotHistory,
+    /// This tick's entity pieces for view snapshots.
+    cache: DeltaCache,
+    bases: Vec<u32>,
     positions: Vec<Vec2>,
     grid: Option<(SpatialGrid, f32)>,
     centers: Vec<Option<Vec2>>,
@@ -187,15 +193,18 @@ impl Room {
         layout: Arc<Layout>,
         view_radius: Option<f32>,
         encode_threads: usize,
+        history: usize,
     ) -> Self {
-        let world = Snapshot::new(&layout);
         Self {
             name,
             game,
             layout,
             members: Members::default(),
             parked: HashMap::new(),
-            world,
+            // Views in a client's history name worlds of its last `history` ticks.
+            worlds: SnapshotHistory::new(history + 2),
+            cache: DeltaCache::default(),
+            bases: Vec::new(),
             positions: Vec::new(),
             grid: view_radius.map(|r| (SpatialGrid::new(r), r)),
             centers: Vec::new(),
@@ -251,15 +260,35 @@ impl Room {
         );
         drop(inputs);
 
-        self.world.clear(&self.layout, tick);
+        let world = self.worlds.begin(tick);
+        world.clear(&self.layout, tick);
         self.positions.clear();
         self.game.write_world(&mut WorldWriter {
             layout: &self.layout,
-            snapshot: &mut self.world,
+            snapshot: world,
             positions: &mut self.positions,
         });
+        self.worlds.commit();
+        let Some(world) = self.worlds.get(tick) else {
+            return;
+        };
         if let Some((grid, _)) = &mut self.grid {
             grid.rebuild(&self.positions);
+            // Each entity's delta against each baseline tick in use, once for all clients.
+            self.cache.reset(&self.layout, world);
+            self.bases.clear();
+            for (_, m) in &self.members.list {
+                if let Some(b) = m.session.baseline_for(tick)
+                    && !self.bases.contains(&b)
+                {
+                    self.bases.push(b);
+                }
+            }
+            for &b in &self.bases {
+                if let Some(base) = self.worlds.get(b) {
+                    self.cache.add_base(&self.layout, world, base);
+                }
+            }
         }
 
         // View centers first: the game stays on this thread.
@@ -273,8 +302,9 @@ impl Room {
             self.centers.push(center);
         }
         let views = Views {
-            tick,
-            world: &self.world,
+            world,
+            worlds: &self.worlds,
+            cache: &self.cache,
             positions: &self.positions,
             grid: self.grid.as_ref().map(|(g, r)| (g, *r)),
             stats,
@@ -332,10 +362,13 @@ impl Room {
                 self.game.leave(m.client);
                 return;
             }
+            let mut repl = m.session.take_replication();
+            // The worlds its views point into move on while it is away: keep copies.
+            repl.detach_views(&self.worlds);
             let parked = Parked {
                 client: m.client,
                 player: m.player,
-                repl: m.session.take_replication(),
+                repl,
                 expires_tick: now_tick.saturating_add(grace_ticks),
             };
             self.parked.insert(m.token, parked);
@@ -363,9 +396,13 @@ pub(crate) fn flush(session: &mut ServerSession, outbox: &Outbox) -> Result<u64,
         while session.poll_transmit(&mut sink).is_some() {}
         return Ok(0);
     }
+    if !session.wants_transmit() {
+        // Nothing to send: leave the connection's task asleep.
+        return Ok(0);
+    }
     let mut superseded = 0;
     let mut result = Ok(());
-    loop {
+    while session.wants_transmit() {
         let mut buf = outbox.buffer();
         match session.poll_transmit(&mut buf) {
             Some(Channel::Reliable) => {
@@ -424,6 +461,7 @@ impl LocalRoom {
             layout.clone(),
             config.view_radius,
             config.encode_threads,
+            config.history,
         );
         Ok(Self {
             room,

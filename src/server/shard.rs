@@ -18,10 +18,10 @@ use tickwire_protocol::session::{
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 use tokio_tungstenite::tungstenite::Bytes;
 
-use super::TickClock;
 use super::outbox::Outbox;
 use super::room::{ConnId, Member, Room, flush};
 use super::stats::ShardStats;
+use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
 
@@ -64,8 +64,13 @@ pub(crate) struct Shard {
     frames: Receiver<Inbound>,
     stats: Arc<ShardStats>,
     stop: Arc<AtomicBool>,
-    rooms: HashMap<String, Room>,
-    conn_room: HashMap<ConnId, String>,
+    /// Rooms by the id given when created; `room_ids` finds them by name.
+    rooms: IdMap<u32, Room>,
+    room_ids: HashMap<String, u32>,
+    next_room: u32,
+    conn_room: IdMap<ConnId, u32>,
+    /// Closed connections seen on the control queue, handled after the frames.
+    closed: Vec<ConnId>,
     next_client: u32,
     grace_ticks: u32,
     seed: u64,
@@ -106,8 +111,11 @@ impl Shard {
             frames,
             stats: stats.clone(),
             stop,
-            rooms: HashMap::new(),
-            conn_room: HashMap::new(),
+            rooms: IdMap::default(),
+            room_ids: HashMap::new(),
+            next_room: 0,
+            conn_room: IdMap::default(),
+            closed: Vec::new(),
             next_client: 1,
             grace_ticks,
             seed: u64::from_le_bytes(seed),
@@ -129,9 +137,20 @@ impl Shard {
         let mut tick = self.clock.tick_time(Instant::now()).tick + 1;
         loop {
             let deadline = self.clock.tick_start(tick);
-            let now = Instant::now();
-            if deadline > now {
-                std::thread::sleep(deadline - now);
+            // Until the tick is due, take what arrived every quarter period: acks and inputs
+            // reach their sessions sooner, and the tick finds little left to drain.
+            let slice = period / 4;
+            loop {
+                let now = Instant::now();
+                if deadline <= now {
+                    break;
+                }
+                if deadline - now <= slice {
+                    std::thread::sleep(deadline - now);
+                    break;
+                }
+                std::thread::sleep(slice);
+                self.drain_inbound(tick);
             }
             if self.stop.load(Ordering::Acquire) {
                 self.drain_inbound(tick);
@@ -143,7 +162,11 @@ impl Shard {
                 room.tick(tick, dt, &self.stats);
                 room.expire_parked(tick);
             }
-            self.rooms.retain(|_, r| !r.is_empty());
+            if self.rooms.values().any(Room::is_empty) {
+                self.rooms.retain(|_, r| !r.is_empty());
+                let rooms = &self.rooms;
+                self.room_ids.retain(|_, id| rooms.contains_key(id));
+            }
             self.publish_counts();
             let ended = Instant::now();
             self.stats.tick_duration.record(ended - started);
@@ -175,8 +198,15 @@ impl Shard {
     }
 
     fn drain_inbound(&mut self, tick: u32) {
+        // A connection's frames go on the frame queue and its end on the control queue, after
+        // them: a close waits until the frames queued before it are handled, or a leave sent
+        // just before hanging up would find the client parked.
+        let mut closed = std::mem::take(&mut self.closed);
         while let Ok(msg) = self.control.try_recv() {
-            self.handle(tick, msg);
+            match msg {
+                Inbound::Closed { conn } => closed.push(conn),
+                msg => self.handle(tick, msg),
+            }
         }
         // Only what was queued when the tick began, so a flood cannot hold the tick forever.
         let queued = self.frames.len();
@@ -189,6 +219,10 @@ impl Shard {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        for conn in closed.drain(..) {
+            self.handle(tick, Inbound::Closed { conn });
+        }
+        self.closed = closed;
     }
 
     fn now(&self) -> TickTime {
@@ -205,8 +239,8 @@ impl Shard {
             } => self.join(tick, conn, room, &hello, outbox),
             Inbound::Frame { conn, frame } => self.frame(tick, conn, &frame),
             Inbound::Closed { conn } => {
-                if let Some(name) = self.conn_room.remove(&conn)
-                    && let Some(room) = self.rooms.get_mut(&name)
+                if let Some(id) = self.conn_room.remove(&conn)
+                    && let Some(room) = self.rooms.get_mut(&id)
                 {
                     room.park(conn, tick, self.grace_ticks);
                 }
@@ -248,7 +282,16 @@ impl Shard {
             ));
             return;
         };
-        if !self.rooms.contains_key(&room_name) {
+        let room_id = match self.room_ids.get(&room_name) {
+            Some(&id) => id,
+            None => {
+                let id = self.next_room;
+                self.next_room = self.next_room.wrapping_add(1);
+                self.room_ids.insert(room_name.clone(), id);
+                id
+            }
+        };
+        if !self.rooms.contains_key(&room_id) {
             self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
             let game = self.factory.create(&room_name, self.seed);
             let room = Room::new(
@@ -257,10 +300,11 @@ impl Shard {
                 self.layout.clone(),
                 self.config.view_radius,
                 self.config.encode_threads,
+                self.config.history,
             );
-            self.rooms.insert(room_name.clone(), room);
+            self.rooms.insert(room_id, room);
         }
-        let room = self.rooms.get_mut(&room_name).expect("inserted above");
+        let room = self.rooms.get_mut(&room_id).expect("inserted above");
 
         // A resume takes over a parked client, or one whose old connection is not closed yet.
         let mut resumed = None;
@@ -326,14 +370,14 @@ impl Shard {
                 outbox,
             },
         );
-        self.conn_room.insert(conn, room_name);
+        self.conn_room.insert(conn, room_id);
     }
 
     fn frame(&mut self, tick: u32, conn: ConnId, frame: &[u8]) {
         let Some(room) = self
             .conn_room
             .get(&conn)
-            .and_then(|n| self.rooms.get_mut(n))
+            .and_then(|id| self.rooms.get_mut(id))
         else {
             return;
         };

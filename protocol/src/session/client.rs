@@ -39,14 +39,20 @@ pub struct ClientConfig {
     /// variation. Default 0: an input targets the first tick that starts after it arrives (a
     /// late one is applied one tick later and counted).
     pub input_margin_ticks: f64,
-    /// How long an ack may wait for an input packet to carry it before it goes out alone, in
-    /// microseconds. Default 8 ms: well inside a 30 Hz tick, so the server still has the ack
-    /// before its next snapshot, while acks that an input can carry cost no extra message.
-    /// 0 sends every ack at once.
+    /// Longest time an ack may wait for an input packet to carry it before it goes out alone,
+    /// in microseconds. Within that, an ack waits only as long as it still reaches the server
+    /// before the tick it would reach if sent at once (by the clock estimate, with a tenth of a
+    /// tick and twice the RTT variation to spare), so waiting never makes the server's baseline
+    /// older, and the acks an input carries cost no message of their own. Default 33 ms, one
+    /// 30 Hz tick. 0 sends every ack at once.
     pub ack_delay_us: u64,
     /// Input packets waiting to be polled before the oldest is dropped. Default 8.
     pub max_queued_inputs: usize,
 }
+
+/// Ticks an ack keeps to spare when it waits for an input: it should reach the server this
+/// long before the tick starts.
+const ACK_SPARE_TICKS: f64 = 0.1;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -58,7 +64,7 @@ impl Default for ClientConfig {
             input_redundancy: 4,
             ping_interval_us: 1_000_000,
             input_margin_ticks: 0.0,
-            ack_delay_us: 8_000,
+            ack_delay_us: 33_000,
             max_queued_inputs: 8,
         }
     }
@@ -397,7 +403,13 @@ impl ClientSession {
                 self.history.commit();
                 self.latest = Some(h.tick);
                 if self.ack_due_us.is_none() {
-                    self.ack_due_us = Some(now_us.saturating_add(self.config.ack_delay_us));
+                    let wait = self
+                        .clock
+                        .slack_us(now_us, ACK_SPARE_TICKS)
+                        .map_or(self.config.ack_delay_us, |s| {
+                            s.min(self.config.ack_delay_us)
+                        });
+                    self.ack_due_us = Some(now_us.saturating_add(wait));
                 }
                 if h.last_input_seq.is_some() {
                     self.last_input_seq_applied = h.last_input_seq;

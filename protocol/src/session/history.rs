@@ -42,7 +42,7 @@ impl SnapshotHistory {
 
     /// Whether `tick` is held.
     pub fn contains(&self, tick: u32) -> bool {
-        self.ticks.contains(&Some(tick))
+        self.slot_of(tick).is_some()
     }
 
     /// The most recently stored snapshot.
@@ -89,6 +89,40 @@ impl SnapshotHistory {
             }
             None => (&mut self.slots[i], None),
         }
+    }
+
+    /// Index of the slot the next [`SnapshotHistory::begin`] hands out.
+    pub(crate) fn next_slot(&self) -> usize {
+        self.next
+    }
+
+    /// Index of the slot holding `tick`.
+    pub(crate) fn slot_of(&self, tick: u32) -> Option<usize> {
+        // Newest first: the ticks asked for are usually recent.
+        let n = self.ticks.len();
+        (1..=n)
+            .map(|k| (self.next + n - k) % n)
+            .find(|&i| self.ticks[i] == Some(tick))
+    }
+
+    /// Tick held in slot `i`.
+    pub(crate) fn tick_of(&self, i: usize) -> Option<u32> {
+        self.ticks[i]
+    }
+
+    /// Slot `i`, whatever it holds.
+    pub(crate) fn slot(&self, i: usize) -> &Snapshot {
+        &self.slots[i]
+    }
+
+    /// Slot `i`, to rewrite in place (its tick stays).
+    pub(crate) fn slot_mut(&mut self, i: usize) -> &mut Snapshot {
+        &mut self.slots[i]
+    }
+
+    /// Forgets the tick held in slot `i`.
+    pub(crate) fn forget_slot(&mut self, i: usize) {
+        self.ticks[i] = None;
     }
 
     /// Forgets every snapshot (buffers are kept).

@@ -16,6 +16,7 @@ use crate::message::{
 };
 use crate::schema::WIRE_VERSION;
 use crate::snapshot::{EntityId, Snapshot};
+use crate::views::{DeltaCache, View, encode_view_snapshot};
 
 /// Settings of a server session.
 #[derive(Debug, Clone)]
@@ -98,6 +99,10 @@ pub struct Replication {
     inputs: InputBuffer,
     /// Every snapshot in `history` is the whole world of its tick, so shared bodies apply.
     whole_world: bool,
+    /// Per history slot: the world rows of a view snapshot, when `row_mode` says the slot
+    /// holds its snapshot that way (the data lives in the room's world ring).
+    rows: Vec<Vec<u32>>,
+    row_mode: Vec<bool>,
 }
 
 impl Replication {
@@ -111,6 +116,31 @@ impl Replication {
                 config.max_input_lead,
             ),
             whole_world: true,
+            rows: vec![Vec::new(); config.history.max(1)],
+            row_mode: vec![false; config.history.max(1)],
+        }
+    }
+
+    /// Copies the views held as rows of `worlds` into snapshots of their own, so this state
+    /// outlives the world ring (a parked session waiting for its client). Views whose world
+    /// is no longer in `worlds` are forgotten.
+    pub fn detach_views(&mut self, worlds: &SnapshotHistory) {
+        for i in 0..self.row_mode.len() {
+            if !self.row_mode[i] {
+                continue;
+            }
+            self.row_mode[i] = false;
+            let world = self.history.tick_of(i).and_then(|t| worlds.get(t));
+            match world {
+                Some(world) => {
+                    let view = View {
+                        world,
+                        rows: &self.rows[i],
+                    };
+                    view.copy_into(self.history.slot_mut(i));
+                }
+                None => self.history.forget_slot(i),
+            }
         }
     }
 
@@ -405,6 +435,89 @@ impl ServerSession {
         self.encode(world.tick, scratch, shared, |slot| slot.clone_from(world));
     }
 
+    /// Baseline tick the next snapshot for `tick` will be a delta against, if any.
+    pub fn baseline_for(&self, tick: u32) -> Option<u32> {
+        self.repl
+            .acked
+            .filter(|&a| a < tick && self.repl.history.contains(a))
+    }
+
+    /// Writes the client's snapshot of a partial view of `world` (this tick's world): `fill`
+    /// receives a cleared list to write the rows of `world` the client sees, increasing.
+    /// `worlds` holds the room's recent worlds, at least as many ticks as this session's
+    /// history: views are kept as rows of them, not copied. `cache` holds this tick's entity
+    /// pieces (see [`DeltaCache`]); the frame is the same with or without it, only slower
+    /// without. The frame replaces any snapshot not yet polled.
+    pub fn write_view_snapshot(
+        &mut self,
+        world: &Snapshot,
+        worlds: &SnapshotHistory,
+        cache: &DeltaCache,
+        scratch: &mut EncodeScratch,
+        fill: impl FnOnce(&mut Vec<u32>),
+    ) {
+        let tick = world.tick;
+        let repl = &mut self.repl;
+        repl.whole_world = false;
+        let i = repl.history.next_slot();
+        // The slot being written is never the baseline: look it up once the slot is taken.
+        repl.history.begin(tick);
+        let base_slot = repl
+            .acked
+            .filter(|&a| a < tick)
+            .and_then(|a| Some((a, repl.history.slot_of(a)?)));
+        let mut rows = std::mem::take(&mut repl.rows[i]);
+        rows.clear();
+        fill(&mut rows);
+        if self.snapshot_ready {
+            self.stats.superseded += 1;
+        }
+        self.snapshot_out.clear();
+        let seq = repl.inputs.last_applied();
+        let cur = View { world, rows: &rows };
+        let layout = &self.layout;
+        let out = &mut self.snapshot_out;
+        let delta = match base_slot {
+            Some((b_tick, b)) if repl.row_mode[b] => match worlds.get(b_tick) {
+                Some(bw) => {
+                    let base = View {
+                        world: bw,
+                        rows: &repl.rows[b],
+                    };
+                    encode_view_snapshot(layout, cur, Some(base), seq, cache, scratch, out);
+                    true
+                }
+                None => {
+                    encode_view_snapshot(layout, cur, None, seq, cache, scratch, out);
+                    false
+                }
+            },
+            Some((_, b)) => {
+                // A baseline held as a snapshot of its own, as after a resume.
+                let mut view = std::mem::take(&mut scratch.view);
+                cur.copy_into(&mut view);
+                let base = repl.history.slot(b);
+                encode_snapshot(layout, &view, Some(base), seq, scratch, out);
+                scratch.view = view;
+                true
+            }
+            None => {
+                encode_view_snapshot(layout, cur, None, seq, cache, scratch, out);
+                false
+            }
+        };
+        repl.rows[i] = rows;
+        repl.row_mode[i] = true;
+        repl.history.commit();
+        if delta {
+            self.stats.delta_snapshots += 1;
+        } else {
+            self.stats.full_snapshots += 1;
+        }
+        self.stats.snapshot_bytes += self.snapshot_out.len() as u64;
+        self.snapshot_ready = true;
+    }
+
     fn encode(
         &mut self,
         tick: u32,
@@ -413,7 +526,11 @@ impl ServerSession {
         fill: impl FnOnce(&mut Snapshot),
     ) {
         let repl = &mut self.repl;
-        let base_tick = repl.acked.filter(|&a| a < tick);
+        let base_tick = repl.acked.filter(|&a| a < tick).filter(|&a| {
+            // A slot holding rows has no snapshot of its own to diff against.
+            repl.history.slot_of(a).is_some_and(|b| !repl.row_mode[b])
+        });
+        repl.row_mode[repl.history.next_slot()] = false;
         let (slot, base) = repl.history.begin_with_base(tick, base_tick);
         slot.clear(&self.layout, tick);
         fill(slot);
@@ -462,10 +579,16 @@ impl ServerSession {
         }
         if self.snapshot_ready && self.state == State::Established {
             self.snapshot_ready = false;
-            out.extend_from_slice(&self.snapshot_out);
+            // Hand the frame over without copying; `out`'s buffer is written next time.
+            std::mem::swap(out, &mut self.snapshot_out);
             return Some(Channel::Unreliable);
         }
         None
+    }
+
+    /// Whether [`ServerSession::poll_transmit`] has a frame to give.
+    pub fn wants_transmit(&self) -> bool {
+        !self.control_out.is_empty() || (self.snapshot_ready && self.state == State::Established)
     }
 
     /// Next event for the application.

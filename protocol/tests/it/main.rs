@@ -5,3 +5,4 @@ mod golden;
 mod random_bytes;
 mod sim;
 mod util;
+mod views;

@@ -28,7 +28,7 @@ use tickwire_protocol::{
 // Shared helper: a schema with every field type, deterministic worlds, valid frames.
 // ---------------------------------------------------------------------------------------------
 
-fn config(cases: u32) -> Config {
+pub(super) fn config(cases: u32) -> Config {
     Config {
         cases,
         failure_persistence: None,
@@ -74,7 +74,7 @@ fn schema() -> Schema {
         .expect("the random-bytes schema compiles")
 }
 
-fn layout() -> Arc<Layout> {
+pub(super) fn layout() -> Arc<Layout> {
     static LAYOUT: OnceLock<Arc<Layout>> = OnceLock::new();
     LAYOUT
         .get_or_init(|| Arc::new(Layout::new(&schema()).expect("layout")))
@@ -93,7 +93,7 @@ fn unit(seed: u64) -> f64 {
 }
 
 /// Sets every field of `kind` to values derived from `seed` (bounds included).
-fn fill(kind: &KindLayout, defs: &[FieldDef], words: &mut [u32], seed: u64) {
+pub(super) fn fill(kind: &KindLayout, defs: &[FieldDef], words: &mut [u32], seed: u64) {
     for (i, (f, def)) in kind.fields.iter().zip(defs).enumerate() {
         let s = mix(seed ^ ((i as u64) << 32));
         let float = |min: f32, max: f32, k: u64| -> f32 {
@@ -213,7 +213,7 @@ fn server_frame(m: ServerMessage) -> Vec<u8> {
     control(ServerMessage::encode, &m)
 }
 
-fn hello(resume: Option<ResumeRequest>) -> Vec<u8> {
+pub(super) fn hello(resume: Option<ResumeRequest>) -> Vec<u8> {
     client_frame(ClientMessage::Hello(Hello {
         wire_version: WIRE_VERSION,
         protocol_hash: Some(layout().protocol_hash()),
@@ -236,7 +236,7 @@ fn welcome(resumed: bool) -> Vec<u8> {
     }))
 }
 
-fn input(ack: Option<u32>, newest_seq: u32, ticks: &[u32]) -> Vec<u8> {
+pub(super) fn input(ack: Option<u32>, newest_seq: u32, ticks: &[u32]) -> Vec<u8> {
     let layout = layout();
     let mut p = InputPacket::default();
     p.clear(layout.input.words);

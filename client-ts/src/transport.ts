@@ -1,0 +1,109 @@
+/**
+ * Transports: how frames get to the server and back. A connection talks to one
+ * {@link Transport} at a time through {@link TransportHandlers}; the WebSocket transport is
+ * below, and a WebRTC data-channel transport implements the same interface (snapshots and
+ * inputs on an unreliable channel, control frames on a reliable one).
+ */
+
+import type { Channel } from './session.js';
+
+/** Names of the transports; `webrtc` is reserved for the data-channel transport. */
+export type TransportKind = 'websocket' | 'webrtc';
+
+/** How a transport ended. */
+export interface TransportClose {
+  /** The close code the peer sent (WebSocket: 1000–4999), `null` when the link just dropped. */
+  readonly code: number | null;
+  /** The close reason text, or what failed. */
+  readonly reason: string;
+}
+
+/** What a transport reports; each handler is called on the event loop, never re-entrantly. */
+export interface TransportHandlers {
+  /** The transport can carry frames. */
+  onOpen(): void;
+  /** One frame arrived. */
+  onFrame(frame: Uint8Array): void;
+  /** The transport is over (after a failed open too). Called once. */
+  onClose(info: TransportClose): void;
+}
+
+/** One link to the server. */
+export interface Transport {
+  readonly kind: TransportKind;
+  /** Sends one frame; `unreliable` frames may be dropped by transports that can. */
+  send(frame: Uint8Array, channel: Channel): void;
+  /** Closes with a code (WebSocket: 1000 or 4000–4999) and a reason. */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued but not yet sent. */
+  bufferedAmount(): number;
+}
+
+/** Opens a transport to `url`; `handlers` receive its events. */
+export type TransportFactory = (url: string, handlers: TransportHandlers) => Transport | Promise<Transport>;
+
+/** The part of the WebSocket API the transport uses (browsers' `WebSocket`, and `ws` in Node). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+async function defaultWebSocket(): Promise<WebSocketConstructor> {
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (global !== undefined) return global;
+  // Node before 22 has no global WebSocket: use the `ws` package.
+  const mod = (await import('ws')) as unknown as { WebSocket: WebSocketConstructor };
+  return mod.WebSocket;
+}
+
+/** Binary WebSocket transport. `ctor` defaults to the global `WebSocket`, else the `ws` package. */
+export function websocketTransport(ctor?: WebSocketConstructor): TransportFactory {
+  return async (url, handlers) => {
+    const Ctor = ctor ?? (await defaultWebSocket());
+    const ws = new Ctor(url);
+    ws.binaryType = 'arraybuffer';
+    let closed = false;
+    const finish = (info: TransportClose) => {
+      if (closed) return;
+      closed = true;
+      handlers.onClose(info);
+    };
+    ws.onopen = () => handlers.onOpen();
+    ws.onmessage = (ev) => {
+      const d = ev.data;
+      if (d instanceof ArrayBuffer) handlers.onFrame(new Uint8Array(d));
+      else if (ArrayBuffer.isView(d)) handlers.onFrame(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      // Text messages are not part of the protocol: ignored.
+    };
+    ws.onclose = (ev) => finish({ code: ev.code === 1005 || ev.code === 1006 ? null : ev.code, reason: ev.reason });
+    ws.onerror = () => {
+      // Always followed by a close event, which carries the outcome.
+    };
+    return {
+      kind: 'websocket',
+      send(frame) {
+        if (ws.readyState === 1) ws.send(frame);
+      },
+      close(code = 1000, reason = '') {
+        try {
+          ws.close(code, reason);
+        } catch {
+          ws.close();
+        }
+      },
+      bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+  };
+}
