@@ -79,9 +79,9 @@ fn main() {
         let config = Config {
             listen: "127.0.0.1:0".parse().expect("addr"),
             webrtc_udp: Some("127.0.0.1:0".parse().expect("addr")),
-            // A leaving client's close can reach the shard before its leave message, and
-            // the session is then parked for resume (30 s by default): memory held on
-            // purpose, not leaked, which would hide what the transport does.
+            // A session whose transport drops without a leave is parked for resume (30 s by
+            // default): memory held on purpose, not leaked, which would blur what the
+            // transport itself keeps.
             resume_grace_ms: 0,
             ..Config::default()
         };
