@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Load scenario: a release server and a bot swarm on this machine, both on 127.0.0.1.
 #
-#   benches/load.sh [--bots N] [--seconds S] [--port P] [--bot-flags "..."] [-- server flags...]
+#   benches/load.sh [--bots N] [--seconds S] [--port P] [--transport ws|webrtc] [--bot-flags "..."]
+#                   [-- server flags...]
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
 # window: CPU in cores (utime + stime from /proc; the whole server, its network thread, and
-# the swarm), peak RSS, and the shard counters (tick duration and tick CPU time percentiles,
-# overruns, skipped ticks). Both processes stop by themselves.
+# the swarm), CPU per snapshot sent, peak RSS, the shard counters (tick duration and tick CPU
+# time percentiles, overruns, skipped ticks), and the WebRTC side (its one UDP address, peers,
+# and how many UDP sockets the server process holds). Both processes stop by themselves.
 #
 # BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
 # clients on other machines would; without it the swarm and the server compete for them.
@@ -15,13 +17,15 @@
 # Scenarios of the README:
 #   benches/load.sh --bots 100 --seconds 20
 #   benches/load.sh --bots 1000 --seconds 20 -- --view-radius 600
+#   benches/load.sh --bots 200 --seconds 20 --transport webrtc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bots=100 seconds=10 port=0 bot_flags=""
+bots=100 seconds=10 port=0 transport=ws bot_flags=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --bots) bots=$2; shift 2 ;;
+        --transport) transport=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --bot-flags) bot_flags=$2; shift 2 ;;
@@ -36,7 +40,7 @@ fi
 cargo build --release --quiet
 bin=target/release/tickwire
 log=$(mktemp)
-"$bin" --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+"$bin" --listen "127.0.0.1:$port" --webrtc-udp 127.0.0.1:0 "$@" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do
@@ -51,7 +55,8 @@ cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }
 swarm_cpu() { awk '{print $14 + $15}' "/proc/$swarm/stat"; }
 warmup=2
-${BOTS_NICE:+nice -n $BOTS_NICE} "$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" --json $bot_flags &
+${BOTS_NICE:+nice -n $BOTS_NICE} "$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
+    --transport "$transport" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
@@ -62,10 +67,21 @@ c1=$(cpu); i1=$(io_cpu); s1=$(swarm_cpu); t1=$(date +%s.%N)
 after=$(curl -fs "http://127.0.0.1:$port/status.json")
 wait "$swarm"
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
-python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$i0" "$i1" "$s0" "$s1" <<'PY'
+# Socket inodes the server holds, to count its UDP sockets in /proc/net/udp*.
+inodes=$(find "/proc/$server/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | tr '\n' ' ')
+python3 - "$before" "$after" "$c0" "$c1" "$t0" "$t1" "$hz" "$peak" "$i0" "$i1" "$s0" "$s1" "$inodes" <<'PY'
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 c0, c1, t0, t1, hz, peak, i0, i1, s0, s1 = map(float, sys.argv[3:13])
+inodes = set(sys.argv[13].split())
+udp_sockets = 0
+for table in ("/proc/net/udp", "/proc/net/udp6"):
+    try:
+        for line in open(table).readlines()[1:]:
+            if line.split()[9] in inodes:
+                udp_sockets += 1
+    except OSError:
+        pass
 def window_quantile(b, a, q, key="tick_histogram_us"):
     counts = dict(a.get(key, []))
     for edge, n in b.get(key, []):
@@ -92,10 +108,22 @@ for b, a in zip(before["shards"], after["shards"]):
         "clients": a["clients"],
         "snapshots": (a["full_snapshots"] + a["delta_snapshots"]) - (b["full_snapshots"] + b["delta_snapshots"]),
     })
+snapshots = sum(s["snapshots"] for s in shards)
+cpu_s = (c1 - c0) / hz
+rtc = after.get("webrtc") or {}
 print(json.dumps({
-    "server_cpu_cores": round((c1 - c0) / hz / (t1 - t0), 4),
+    "server_cpu_cores": round(cpu_s / (t1 - t0), 4),
     "server_io_thread_cpu_cores": round((i1 - i0) / hz / (t1 - t0), 4),
     "swarm_cpu_cores": round((s1 - s0) / hz / (t1 - t0), 4),
+    "cpu_us_per_snapshot": round(cpu_s * 1e6 / snapshots, 3) if snapshots else None,
+    "webrtc": {
+        "udp": rtc.get("udp"),
+        "peers": rtc.get("peers"),
+        "opened": rtc.get("opened"),
+        "frames_out": rtc.get("frames_out", 0) - (before.get("webrtc") or {}).get("frames_out", 0),
+        "frames_dropped": rtc.get("frames_dropped"),
+        "server_udp_sockets": udp_sockets,
+    },
     "window_s": round(t1 - t0, 2),
     "peak_rss_mib": round(peak / 1024, 1),
     "inbound_dropped": after["inbound_dropped"],

@@ -27,7 +27,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use crate::client::{Client, ClientConfig, ClientError};
+use crate::client::{ActiveTransport, Client, ClientConfig, ClientError};
+use crate::webrtc::WebRtcConfig;
 
 /// Probability, per input sent, that a bot picks a new direction.
 const TURN_PROBABILITY: f64 = 0.04;
@@ -42,19 +43,22 @@ pub enum Transport {
     /// WebSocket.
     #[default]
     Ws,
+    /// WebRTC data channels negotiated over the WebSocket, which stays open as the fallback.
+    Webrtc,
 }
 
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ws => f.write_str("ws"),
+            Self::Webrtc => f.write_str("webrtc"),
         }
     }
 }
 
-/// A transport name other than `ws`.
+/// A transport name other than `ws` or `webrtc`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown transport {0:?}: the bots speak \"ws\"")]
+#[error("unknown transport {0:?}: the bots speak \"ws\" and \"webrtc\"")]
 pub struct ParseTransportError(String);
 
 impl FromStr for Transport {
@@ -63,6 +67,7 @@ impl FromStr for Transport {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "ws" | "websocket" => Ok(Self::Ws),
+            "webrtc" => Ok(Self::Webrtc),
             other => Err(ParseTransportError(other.to_owned())),
         }
     }
@@ -94,6 +99,8 @@ pub struct BotConfig {
     pub auth_token: String,
     /// Per-bot limit from TCP connect to welcome, in seconds. Default 10.
     pub handshake_timeout_seconds: f64,
+    /// WebRTC settings, used with [`Transport::Webrtc`]. Default [`WebRtcConfig::default`].
+    pub webrtc: WebRtcConfig,
     /// Longest wait for an input to carry an ack, in ms. Default `None`: the client session's
     /// default.
     pub ack_delay_ms: Option<f64>,
@@ -113,6 +120,7 @@ impl Default for BotConfig {
             connects_per_second: 500.0,
             auth_token: String::new(),
             handshake_timeout_seconds: 10.0,
+            webrtc: WebRtcConfig::default(),
             ack_delay_ms: None,
         }
     }
@@ -221,6 +229,13 @@ pub struct SwarmReport {
     /// Round trips of individual clock pings (ping sent to its pong read, one per bot per
     /// second), answered during measurement.
     pub rtt_ms: RttSummary,
+    /// Bots whose snapshots came over WebRTC when measurement ended (0 over `ws`).
+    pub on_webrtc: usize,
+    /// Bots on the WebSocket when measurement ended: every bot over `ws`; over `webrtc`,
+    /// those whose upgrade failed or fell back.
+    pub on_websocket: usize,
+    /// WebRTC attempts that never opened plus falls back after opening, all bots, whole run.
+    pub webrtc_fallbacks: u64,
     /// Bots whose connect or handshake failed.
     #[serde(skip)]
     pub connect_failures: usize,
@@ -312,6 +327,9 @@ pub async fn run_swarm(cfg: &BotConfig) -> Result<SwarmReport, SwarmError> {
             p50: ms(shared.rtt.quantile(0.5)),
             p99: ms(shared.rtt.quantile(0.99)),
         },
+        on_webrtc: shared.on_webrtc.load(Ordering::Relaxed),
+        on_websocket: shared.on_websocket.load(Ordering::Relaxed),
+        webrtc_fallbacks: shared.webrtc_fallbacks.load(Ordering::Relaxed),
         connect_failures: failed,
         measured_bots,
         measured_seconds: window,
@@ -335,6 +353,9 @@ struct Shared {
     disconnects: AtomicU64,
     latency: Histogram,
     rtt: Histogram,
+    on_webrtc: AtomicUsize,
+    on_websocket: AtomicUsize,
+    webrtc_fallbacks: AtomicU64,
 }
 
 /// A bot's view of its client's cumulative counters at the last accounting.
@@ -398,6 +419,9 @@ async fn run_bot(
     let mut client_config = ClientConfig::for_room(cfg.room.clone());
     client_config.session.auth_token = cfg.auth_token.clone();
     client_config.handshake_timeout = Duration::from_secs_f64(cfg.handshake_timeout_seconds);
+    if cfg.transport == Transport::Webrtc {
+        client_config.webrtc = Some(cfg.webrtc.clone());
+    }
     if let Some(ms) = cfg.ack_delay_ms {
         client_config.session.ack_delay_us = (ms.max(0.0) * 1000.0) as u64;
     }
@@ -434,7 +458,14 @@ async fn run_bot(
 
     let lost = loop {
         tokio::select! {
-            _ = stop.changed() => break false,
+            _ = stop.changed() => {
+                let on = match client.transport() {
+                    ActiveTransport::WebRtc => &shared.on_webrtc,
+                    ActiveTransport::WebSocket => &shared.on_websocket,
+                };
+                on.fetch_add(1, Ordering::Relaxed);
+                break false;
+            }
             _ = timer.tick() => {
                 if rng.unit() < TURN_PROBABILITY {
                     dir = (rng.signed_unit(), rng.signed_unit());
@@ -486,6 +517,10 @@ async fn run_bot(
         shared.account(&mut client, &mut seen);
     };
     shared.live.fetch_sub(1, Ordering::Relaxed);
+    let w = client.webrtc_stats();
+    shared
+        .webrtc_fallbacks
+        .fetch_add(w.failed_attempts + w.fallbacks, Ordering::Relaxed);
     if lost {
         shared.disconnects.fetch_add(1, Ordering::Relaxed);
     } else {
@@ -695,7 +730,8 @@ mod tests {
     #[test]
     fn transport_parses_and_config_is_checked() {
         assert_eq!("ws".parse::<Transport>(), Ok(Transport::Ws));
-        assert!("webrtc".parse::<Transport>().is_err());
+        assert_eq!("webrtc".parse::<Transport>(), Ok(Transport::Webrtc));
+        assert!("quic".parse::<Transport>().is_err());
         let bad = BotConfig {
             bots: 0,
             ..BotConfig::default()
@@ -724,13 +760,16 @@ mod tests {
                 p50: Some(0.2),
                 p99: None,
             },
+            on_webrtc: 0,
+            on_websocket: 2,
+            webrtc_fallbacks: 0,
             connect_failures: 1,
             measured_bots: 2,
             measured_seconds: 1.0,
         };
         assert_eq!(
             serde_json::to_string(&report).unwrap(),
-            r#"{"transport":"ws","bots":2,"seconds":1.0,"snapshots_per_bot_per_s":30.0,"bytes_per_bot_per_s":900.5,"full_snapshots":0,"decode_errors":0,"disconnects":0,"input_to_snapshot_ms":{"p50":50.0,"p99":80.0,"max":90.0},"rtt_ms":{"p50":0.2,"p99":null}}"#
+            r#"{"transport":"ws","bots":2,"seconds":1.0,"snapshots_per_bot_per_s":30.0,"bytes_per_bot_per_s":900.5,"full_snapshots":0,"decode_errors":0,"disconnects":0,"input_to_snapshot_ms":{"p50":50.0,"p99":80.0,"max":90.0},"rtt_ms":{"p50":0.2,"p99":null},"on_webrtc":0,"on_websocket":2,"webrtc_fallbacks":0}"#
         );
     }
 

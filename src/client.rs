@@ -12,6 +12,12 @@
 //!      └──── poll_event ◀────┘      handle_timeout (pings) when poll_timeout is due
 //! ```
 //!
+//! With [`ClientConfig::webrtc`], the client also upgrades to WebRTC data channels
+//! ([`crate::webrtc`]): signaling rides on the WebSocket, and while the channels are open
+//! input packets go on the unreliable `state` channel and snapshots arrive there. The
+//! WebSocket stays open; when the channels fail, the client falls back to it and retries
+//! later, without touching the session.
+//!
 //! Used by the bot swarm ([`crate::bots`]) and by tests; browsers use the TypeScript SDK.
 
 use std::collections::VecDeque;
@@ -21,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tickwire_protocol::message::{MAX_FRAME_LEN, Welcome};
-use tickwire_protocol::session::{ClientEvent, ClientSession, ClientStats, SessionError};
+use tickwire_protocol::session::{Channel, ClientEvent, ClientSession, ClientStats, SessionError};
 use tickwire_protocol::{
     CloseCode, CloseReason, FRAME_CONTROL, KindLayout, Layout, ServerMessage, Snapshot,
 };
@@ -30,6 +36,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsClos
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::webrtc::upgrade::Upgrade;
+use crate::webrtc::{WebRtcConfig, WebRtcStats};
 
 /// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
 /// interval); see [`tickwire_protocol::session::ClientConfig`].
@@ -62,6 +71,9 @@ pub struct ClientConfig {
     pub max_message_size: usize,
     /// Disable Nagle's algorithm: frames are small and latency matters. Default true.
     pub nodelay: bool,
+    /// Upgrade to WebRTC data channels after the welcome; `None` stays on the WebSocket.
+    /// Default `None`.
+    pub webrtc: Option<WebRtcConfig>,
 }
 
 impl Default for ClientConfig {
@@ -75,6 +87,7 @@ impl Default for ClientConfig {
             max_write_buffer_size: 64 * 1024,
             max_message_size: MAX_FRAME_LEN,
             nodelay: true,
+            webrtc: None,
         }
     }
 }
@@ -125,6 +138,9 @@ pub enum ClientError {
     /// The connection is over; see [`Client::end`].
     #[error("not connected")]
     NotConnected,
+    /// [`Client::start_webrtc`] without [`ClientConfig::webrtc`].
+    #[error("webrtc is not configured")]
+    WebRtcNotConfigured,
     /// An input of the wrong length for the schema's input layout.
     #[error("input has {got} words, the schema's input has {expected}")]
     InputWords {
@@ -187,6 +203,15 @@ pub struct Traffic {
     pub messages_sent: u64,
 }
 
+/// Which transport carries the client's snapshots and inputs right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveTransport {
+    /// The WebSocket.
+    WebSocket,
+    /// The WebRTC data channels (the WebSocket stays open for signaling and reliable frames).
+    WebRtc,
+}
+
 /// A game client on one WebSocket (replaced by [`Client::reconnect`]).
 ///
 /// Drive it by awaiting [`Client::next_event`] in a loop; it reads frames, answers with acks
@@ -213,6 +238,10 @@ pub struct Client {
     ws_close: Option<(u16, String)>,
     traffic: Traffic,
     rtt_samples: VecDeque<Duration>,
+    /// The WebRTC upgrade, when configured and the session is established.
+    upgrade: Option<Upgrade>,
+    /// Counters of upgrades that ended with a reconnect.
+    past_webrtc: WebRtcStats,
 }
 
 impl Client {
@@ -235,6 +264,8 @@ impl Client {
             ws_close: None,
             traffic: Traffic::default(),
             rtt_samples: VecDeque::new(),
+            upgrade: None,
+            past_webrtc: WebRtcStats::default(),
         };
         client.open_and_handshake(url).await?;
         Ok(client)
@@ -247,6 +278,7 @@ impl Client {
     /// the client stays disconnected and `reconnect` may be called again.
     pub async fn reconnect(&mut self, url: &str) -> Result<(), ClientError> {
         self.ws = None;
+        self.drop_upgrade();
         self.session.connection_lost();
         self.out = None;
         self.close_out = None;
@@ -312,6 +344,10 @@ impl Client {
                 return Err(end.clone().into_error());
             }
             if self.session.is_established() {
+                if let Some(cfg) = &self.config.webrtc {
+                    let cfg = self.stall_capped(cfg.clone());
+                    self.upgrade = Some(Upgrade::new(cfg, Instant::now()));
+                }
                 return Ok(());
             }
             if let Err(e) = self.flush().await {
@@ -338,33 +374,153 @@ impl Client {
     pub async fn next_event(&mut self) -> Option<ClientEvent> {
         loop {
             if let Some(ev) = self.session.poll_event().or_else(|| self.synthetic.take()) {
+                if let (ClientEvent::Signal(s), Some(up)) = (&ev, self.upgrade.as_mut()) {
+                    up.handle_signal(Instant::now(), s.clone());
+                    continue;
+                }
                 return Some(ev);
             }
+            if self.take_webrtc_frames() {
+                continue;
+            }
             self.ws.as_ref()?;
+            if let Some(up) = self.upgrade.as_mut()
+                && self.session.is_established()
+                && self.end.is_none()
+                && up.poll_timeout().is_some_and(|t| Instant::now() >= t)
+            {
+                up.handle_timeout(Instant::now()).await;
+                continue;
+            }
             if let Err(e) = self.flush().await {
                 self.transport_failed(e);
                 continue;
             }
-            let deadline = match self.linger_until {
+            let mut deadline = match self.linger_until {
                 Some(t) => Some(t),
                 None => self
                     .session
                     .poll_timeout()
                     .map(|us| self.epoch + Duration::from_micros(us)),
             };
+            if let Some(t) = self.upgrade.as_ref().and_then(Upgrade::poll_timeout) {
+                deadline = Some(deadline.map_or(t, |d| d.min(t)));
+            }
             let Some(ws) = self.ws.as_mut() else {
                 continue;
+            };
+            let upgrade = self.upgrade.as_mut();
+            let rtc = async {
+                match upgrade {
+                    Some(up) => up.wait().await,
+                    None => std::future::pending().await,
+                }
             };
             // Far enough to never fire; the branch is disabled without a deadline anyway.
             let sleep_until =
                 deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 msg = ws.next() => self.handle_ws(msg),
+                () = rtc => {}
                 () = tokio::time::sleep_until(sleep_until.into()), if deadline.is_some() => {
                     self.handle_deadline();
                 }
             }
         }
+    }
+
+    /// Feeds frames that arrived on the data channels to the session; true if there were any.
+    fn take_webrtc_frames(&mut self) -> bool {
+        let now = Instant::now();
+        let mut any = false;
+        while let Some(f) = self.upgrade.as_mut().and_then(|u| u.poll_frame(now)) {
+            self.handle_binary(&f);
+            any = true;
+        }
+        any
+    }
+
+    fn drop_upgrade(&mut self) {
+        if let Some(mut up) = self.upgrade.take() {
+            up.stop();
+            let s = up.stats();
+            let p = &mut self.past_webrtc;
+            p.attempts += s.attempts;
+            p.opened += s.opened;
+            p.failed_attempts += s.failed_attempts;
+            p.fallbacks += s.fallbacks;
+            p.frames_received += s.frames_received;
+            p.frames_sent += s.frames_sent;
+        }
+    }
+
+    /// Starts a WebRTC upgrade now (replacing a running attempt). Needs
+    /// [`ClientConfig::webrtc`]; the offer goes out with the next flush.
+    pub async fn start_webrtc(&mut self) -> Result<(), ClientError> {
+        if !self.is_connected() {
+            return Err(ClientError::NotConnected);
+        }
+        let Some(cfg) = &self.config.webrtc else {
+            return Err(ClientError::WebRtcNotConfigured);
+        };
+        let cfg = self.stall_capped(WebRtcConfig {
+            auto: false,
+            ..cfg.clone()
+        });
+        let up = self
+            .upgrade
+            .get_or_insert_with(|| Upgrade::new(cfg, Instant::now()));
+        up.start(Instant::now()).await;
+        self.flush_or_fail().await
+    }
+
+    /// `cfg` with its stall timeout cut to two thirds of the snapshot history at the server's
+    /// tick rate, so a fallback still finds an acknowledged baseline on the server (which
+    /// keeps at most as many snapshots as this client).
+    fn stall_capped(&self, mut cfg: WebRtcConfig) -> WebRtcConfig {
+        if let Some(w) = self.session.welcome() {
+            let tick = Duration::from_secs_f64(1.0 / f64::from(w.tick_rate.max(1)));
+            let cap = tick.mul_f64(self.config.session.history as f64 * 2.0 / 3.0);
+            cfg.stall_timeout = cfg.stall_timeout.min(cap);
+        }
+        cfg
+    }
+
+    /// Leaves WebRTC: closes the data channels, tells the server, and goes on over the
+    /// WebSocket (no automatic retry until [`Client::start_webrtc`]).
+    pub async fn stop_webrtc(&mut self) -> Result<(), ClientError> {
+        if let Some(up) = self.upgrade.as_mut() {
+            up.stop();
+        }
+        self.flush_or_fail().await
+    }
+
+    /// Which transport carries snapshots and inputs now.
+    pub fn transport(&self) -> ActiveTransport {
+        if self.upgrade.as_ref().is_some_and(Upgrade::is_open) {
+            ActiveTransport::WebRtc
+        } else {
+            ActiveTransport::WebSocket
+        }
+    }
+
+    /// WebRTC upgrade counters, over every connection this client made.
+    pub fn webrtc_stats(&self) -> WebRtcStats {
+        let mut s = self.past_webrtc;
+        if let Some(c) = self.upgrade.as_ref().map(Upgrade::stats) {
+            s.attempts += c.attempts;
+            s.opened += c.opened;
+            s.failed_attempts += c.failed_attempts;
+            s.fallbacks += c.fallbacks;
+            s.frames_received += c.frames_received;
+            s.frames_sent += c.frames_sent;
+        }
+        s
+    }
+
+    /// The local UDP address of the running WebRTC attempt, if any.
+    pub fn webrtc_local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.upgrade.as_ref().and_then(Upgrade::local_addr)
     }
 
     fn handle_deadline(&mut self) {
@@ -466,15 +622,32 @@ impl Client {
     /// Writes everything the session has to send, then flushes. A message taken from the
     /// session is kept in `self.out` until the socket accepts it, so cancelling loses nothing.
     async fn flush(&mut self) -> Result<(), WsError> {
+        if let Some(up) = self.upgrade.as_mut() {
+            while let Some(s) = up.poll_signal() {
+                self.session.send_signal(s);
+            }
+        }
         let Some(ws) = self.ws.as_mut() else {
             return Ok(());
         };
         loop {
             if self.out.is_none() {
-                self.out = if self.session.poll_transmit(&mut self.tx).is_some() {
-                    Some(Message::binary(self.tx.clone()))
-                } else {
-                    self.close_out.take().map(|f| Message::Close(Some(f)))
+                self.out = match self.session.poll_transmit(&mut self.tx) {
+                    // Input packets, and clock pings (so the clock sync measures the path
+                    // the snapshots take), go on the unreliable channel while it is open.
+                    Some(ch)
+                        if (ch == Channel::Unreliable || is_ping(&self.tx))
+                            && self
+                                .upgrade
+                                .as_mut()
+                                .is_some_and(|u| u.send(Channel::Unreliable, &self.tx)) =>
+                    {
+                        self.traffic.bytes_sent += self.tx.len() as u64;
+                        self.traffic.messages_sent += 1;
+                        continue;
+                    }
+                    Some(_) => Some(Message::binary(self.tx.clone())),
+                    None => self.close_out.take().map(|f| Message::Close(Some(f))),
                 };
             }
             let Some(msg) = self.out.take() else { break };
@@ -533,6 +706,9 @@ impl Client {
     pub async fn close(&mut self) -> Result<(), ClientError> {
         if self.ws.is_none() {
             return Ok(());
+        }
+        if let Some(up) = self.upgrade.as_mut() {
+            up.stop();
         }
         self.session.leave();
         self.close_out = Some(CloseFrame {
@@ -620,6 +796,15 @@ impl Client {
     pub fn websocket_close(&self) -> Option<(u16, &str)> {
         self.ws_close.as_ref().map(|(c, t)| (*c, t.as_str()))
     }
+}
+
+/// Whether `frame` is a clock ping.
+fn is_ping(frame: &[u8]) -> bool {
+    frame.first() == Some(&FRAME_CONTROL)
+        && matches!(
+            tickwire_protocol::ClientMessage::decode(frame),
+            Ok(tickwire_protocol::ClientMessage::Ping { .. })
+        )
 }
 
 #[cfg(test)]

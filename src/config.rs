@@ -4,7 +4,7 @@
 //! (`--config FILE`, keys named as the fields), environment variables (`TICKWIRE_<FIELD>`) and
 //! command-line flags. Every source is parsed once, into typed values, at startup.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,6 +69,26 @@ pub struct Config {
     pub history: usize,
     /// Kernel send buffer per WebSocket, in bytes (0 keeps the OS default). Default 65,536.
     pub socket_send_buffer: usize,
+    /// The one UDP address every WebRTC peer uses; `None` turns WebRTC off (offers are
+    /// answered with `Abandon` and clients stay on the WebSocket). Default `127.0.0.1:7778`.
+    pub webrtc_udp: Option<SocketAddr>,
+    /// IP advertised in the WebRTC host candidate, for a wildcard bind or behind 1:1 NAT;
+    /// `None` advertises the bound address. Default `None`.
+    pub webrtc_public_ip: Option<IpAddr>,
+    /// Time from a client's offer to both data channels open; past it the peer is dropped
+    /// (unfinished DTLS handshakes included) and the client stays on the WebSocket, in ms.
+    /// Default 5,000.
+    pub webrtc_open_timeout_ms: u64,
+    /// An open peer that delivers nothing for this long is dropped and the session goes on
+    /// over the WebSocket, in ms. Must be shorter than the snapshot history
+    /// (`history / tick_rate` seconds), so the fallback still finds the client's acknowledged
+    /// baseline and sends a delta. Default `None`: two thirds of the history (711 ms at 30 Hz
+    /// with 32 snapshots).
+    pub webrtc_stall_ms: Option<u64>,
+    /// Most WebRTC peers at once. Default 4,096.
+    pub webrtc_max_peers: usize,
+    /// Most WebRTC peers still negotiating (offer answered, channels not open). Default 256.
+    pub webrtc_max_pending: usize,
 }
 
 impl Default for Config {
@@ -94,6 +114,12 @@ impl Default for Config {
             inbound_queue: 65_536,
             history: 32,
             socket_send_buffer: 64 * 1024,
+            webrtc_udp: Some(SocketAddr::from(([127, 0, 0, 1], 7778))),
+            webrtc_public_ip: None,
+            webrtc_open_timeout_ms: 5_000,
+            webrtc_stall_ms: None,
+            webrtc_max_peers: 4_096,
+            webrtc_max_pending: 256,
         }
     }
 }
@@ -168,10 +194,40 @@ impl Config {
         if self.history == 0 || self.history > 256 {
             return bad("history", "must be 1..=256");
         }
+        if self.webrtc_open_timeout_ms == 0 || self.webrtc_stall_ms == Some(0) {
+            return bad("webrtc_open_timeout_ms", "webrtc timeouts must be positive");
+        }
+        if self
+            .webrtc_stall_ms
+            .is_some_and(|ms| ms * u64::from(self.tick_rate) >= 1000 * self.history as u64)
+        {
+            return bad(
+                "webrtc_stall_ms",
+                "must be shorter than history / tick_rate, or a fallback costs a full snapshot",
+            );
+        }
+        if self
+            .webrtc_public_ip
+            .is_some_and(|ip| ip.is_unspecified() || ip.is_multicast())
+        {
+            return bad(
+                "webrtc_public_ip",
+                "must be a unicast address clients can reach",
+            );
+        }
         if self.reliable_queue == 0 || self.inbound_queue == 0 {
             return bad("reliable_queue", "queues must hold at least one frame");
         }
         Ok(())
+    }
+
+    /// How long open data channels may stay silent: `webrtc_stall_ms`, or two thirds of the
+    /// snapshot history.
+    pub fn webrtc_stall(&self) -> Duration {
+        match self.webrtc_stall_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => self.tick_period().mul_f64(self.history as f64 * 2.0 / 3.0),
+        }
     }
 
     /// Tick period.
@@ -197,5 +253,17 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.validate().is_err());
+        // A stall longer than the snapshot history would cost a full snapshot per fallback.
+        let slow = Config {
+            webrtc_stall_ms: Some(1_100),
+            ..Config::default()
+        };
+        assert!(matches!(
+            slow.validate(),
+            Err(ConfigError::Invalid {
+                field: "webrtc_stall_ms",
+                ..
+            })
+        ));
     }
 }

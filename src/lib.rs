@@ -13,6 +13,7 @@
 //!
 //! - [`server`]: [`server::Server`] starts the shard threads and the accept loop.
 //! - `http` / `ws`: the game port: `/healthz`, `/`, `/status.json` and the WebSocket on `/ws`.
+//! - [`webrtc`]: data channels negotiated over the WebSocket; one UDP port, one driver thread.
 //! - [`game`]: the trait a game implements; [`arena`] is the demo game.
 //! - [`interest`]: the spatial grid behind `--view-radius`.
 //! - [`config`]: the one config struct, from flags, env vars and TOML.
@@ -28,6 +29,7 @@ pub mod game;
 mod http;
 pub mod interest;
 pub mod server;
+pub mod webrtc;
 mod ws;
 
 pub use config::Config;

@@ -52,9 +52,12 @@ struct BotsArgs {
     /// Room to join.
     #[arg(long, default_value = "arena")]
     room: String,
-    /// Transport: ws.
+    /// Transport: ws, or webrtc (data channels, falling back to the WebSocket).
     #[arg(long, default_value = "ws")]
     transport: tickwire::bots::Transport,
+    /// Local IP the WebRTC bots' UDP sockets bind (port 0).
+    #[arg(long, default_value = "127.0.0.1")]
+    webrtc_local_ip: std::net::IpAddr,
     /// Seed of the bots' directions.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -94,6 +97,25 @@ struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, env = "TICKWIRE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// UDP address all WebRTC peers share, or `off` [default: 127.0.0.1:7778].
+    #[arg(long, env = "TICKWIRE_WEBRTC_UDP")]
+    webrtc_udp: Option<String>,
+    /// IP advertised in the WebRTC host candidate [default: the bound address].
+    #[arg(long, env = "TICKWIRE_WEBRTC_PUBLIC_IP")]
+    webrtc_public_ip: Option<std::net::IpAddr>,
+    /// Time for a WebRTC upgrade to open its data channels, in ms [default: 5000].
+    #[arg(long, env = "TICKWIRE_WEBRTC_OPEN_TIMEOUT_MS")]
+    webrtc_open_timeout_ms: Option<u64>,
+    /// Silence on open data channels before falling back to the WebSocket, in ms
+    /// [default: two thirds of the snapshot history, 711 at 30 Hz].
+    #[arg(long, env = "TICKWIRE_WEBRTC_STALL_MS")]
+    webrtc_stall_ms: Option<u64>,
+    /// Most WebRTC peers at once [default: 4096].
+    #[arg(long, env = "TICKWIRE_WEBRTC_MAX_PEERS")]
+    webrtc_max_peers: Option<usize>,
+    /// Most WebRTC peers still negotiating [default: 256].
+    #[arg(long, env = "TICKWIRE_WEBRTC_MAX_PENDING")]
+    webrtc_max_pending: Option<usize>,
 }
 
 impl ServeArgs {
@@ -119,6 +141,30 @@ impl ServeArgs {
         }
         if let Some(v) = self.log_format {
             c.log_format = v;
+        }
+        if let Some(v) = &self.webrtc_udp {
+            c.webrtc_udp = match v.as_str() {
+                "off" | "none" => None,
+                addr => Some(
+                    addr.parse()
+                        .with_context(|| format!("--webrtc-udp {addr:?}: not an address"))?,
+                ),
+            };
+        }
+        if let Some(v) = self.webrtc_public_ip {
+            c.webrtc_public_ip = Some(v);
+        }
+        if let Some(v) = self.webrtc_open_timeout_ms {
+            c.webrtc_open_timeout_ms = v;
+        }
+        if let Some(v) = self.webrtc_stall_ms {
+            c.webrtc_stall_ms = Some(v);
+        }
+        if let Some(v) = self.webrtc_max_peers {
+            c.webrtc_max_peers = v;
+        }
+        if let Some(v) = self.webrtc_max_pending {
+            c.webrtc_max_pending = v;
         }
         c.validate()?;
         Ok(c)
@@ -178,6 +224,10 @@ async fn bots(args: BotsArgs) -> anyhow::Result<()> {
         room: args.room,
         seed: args.seed,
         transport: args.transport,
+        webrtc: tickwire::webrtc::WebRtcConfig {
+            local_ip: args.webrtc_local_ip,
+            ..tickwire::webrtc::WebRtcConfig::default()
+        },
         ack_delay_ms: args.ack_delay_ms,
         ..tickwire::bots::BotConfig::default()
     };
@@ -203,6 +253,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server.local_addr(),
         server.local_addr()
     );
+    if let Some(udp) = server.webrtc_addr() {
+        tracing::info!(%udp, "webrtc peers share this udp port");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown(Duration::from_secs(5)).await;

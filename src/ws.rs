@@ -15,7 +15,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tickwire_protocol::message::{ClientMessage, Pong, ServerMessage};
+use tickwire_protocol::codec::FRAME_SNAPSHOT;
+use tickwire_protocol::message::{ClientMessage, Pong, ServerMessage, Signal};
+use tickwire_protocol::session::Channel;
 use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::error::CapacityError;
@@ -28,7 +30,9 @@ use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
 
 use crate::server::Shared;
 use crate::server::outbox::{Next, Outbox};
-use crate::server::shard::Inbound;
+use crate::server::shard::{Inbound, ShardHandle};
+use crate::webrtc::link::{ConnRtc, Limits, RtcWake};
+use crate::webrtc::server::PeerEvent;
 
 /// Buffers kept small: the 128 KiB defaults cost about 94 KB per connection.
 pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
@@ -44,12 +48,13 @@ pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
 enum Event {
     Out(Next),
     Read(Option<Result<Message, WsError>>),
+    Rtc(RtcWake),
     Timer,
 }
 
 /// Token bucket over messages.
 #[derive(Debug)]
-struct RateLimit {
+pub(crate) struct RateLimit {
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -57,7 +62,7 @@ struct RateLimit {
 }
 
 impl RateLimit {
-    fn new(rate: u32, burst: u32, now: Instant) -> Self {
+    pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> Self {
         Self {
             rate: f64::from(rate),
             burst: f64::from(burst),
@@ -66,7 +71,7 @@ impl RateLimit {
         }
     }
 
-    fn allow(&mut self, now: Instant) -> bool {
+    pub(crate) fn allow(&mut self, now: Instant) -> bool {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + dt * self.rate).min(self.burst);
@@ -209,14 +214,76 @@ async fn run(
     let timer = tokio::time::sleep_until(next_ping.min(last_seen + idle).into());
     tokio::pin!(timer);
     let mut reading = true;
+    // The WebRTC upgrade, if the client asks for one: snapshots go through it while it is
+    // active; everything else stays on this WebSocket.
+    let mut rtc = ConnRtc::new(
+        shared.webrtc.as_ref(),
+        conn,
+        &shard,
+        Limits {
+            stall: cfg.webrtc_stall(),
+            rate: (cfg.client_rate_limit, cfg.client_rate_burst),
+        },
+    );
+    let mut ctx = FrameCtx {
+        shared,
+        shard: &shard,
+        outbox: &outbox,
+        conn,
+    };
     loop {
         let event = tokio::select! {
             biased;
             n = outbox.next() => Event::Out(n),
             m = ws.next(), if reading => Event::Read(m),
+            w = rtc.next(), if reading => Event::Rtc(w),
             () = &mut timer => Event::Timer,
         };
         let violation = match event {
+            Event::Out(Next::Frame(f)) if rtc.is_active() && f.first() == Some(&FRAME_SNAPSHOT) => {
+                let n = f.len();
+                if rtc.send(Channel::Unreliable, f.clone()) {
+                    outbox.recycle(f);
+                    outbox.add_sent(n);
+                    shared
+                        .stats
+                        .bytes_out
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    continue;
+                }
+                // The driver is gone: this one goes on the WebSocket.
+                rtc.close();
+                match send_within(ws, Message::Binary(Bytes::from(f)), write_timeout).await {
+                    Ok(Ok(())) => continue,
+                    _ => break,
+                }
+            }
+            Event::Rtc(wake) => {
+                let now = Instant::now();
+                let result = match wake {
+                    RtcWake::Event(PeerEvent::Violation { reason, .. }) => Err(reason),
+                    RtcWake::Event(ev) => {
+                        let signals = rtc.handle_event(now, ev);
+                        timer
+                            .as_mut()
+                            .reset(wake_at(reading, next_ping, last_seen, idle, &rtc).into());
+                        ctx.push_signals(signals)
+                    }
+                    RtcWake::Frame(generation, frame) => {
+                        match rtc.accept_frame(now, generation, frame) {
+                            Some(frame) => {
+                                last_seen = now;
+                                ctx.inbound(Bytes::from(frame), now, &mut limit, &mut rtc, true)
+                            }
+                            None => Ok(()),
+                        }
+                    }
+                };
+                match result {
+                    Ok(()) => continue,
+                    Err(reason) => reason,
+                }
+            }
             Event::Out(Next::Frame(f)) => {
                 let n = f.len();
                 let msg = Message::Binary(Bytes::copy_from_slice(&f));
@@ -244,7 +311,13 @@ async fn run(
             }
             Event::Timer => {
                 let now = Instant::now();
-                if reading && now >= last_seen + idle {
+                if let Some(at) = rtc.observe() {
+                    last_seen = last_seen.max(at);
+                }
+                let stalled = rtc.check_stall(now);
+                if let Err(reason) = ctx.push_signals(stalled) {
+                    reason
+                } else if reading && now >= last_seen + idle {
                     CloseReason::new(
                         CloseCode::IDLE_TIMEOUT,
                         format!("nothing received for {} ms", idle.as_millis()),
@@ -259,12 +332,9 @@ async fn run(
                             break;
                         }
                     }
-                    let wake = if reading {
-                        next_ping.min(last_seen + idle)
-                    } else {
-                        next_ping
-                    };
-                    timer.as_mut().reset(wake.into());
+                    timer
+                        .as_mut()
+                        .reset(wake_at(reading, next_ping, last_seen, idle, &rtc).into());
                     continue;
                 }
             }
@@ -296,35 +366,9 @@ async fn run(
                         CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
                     }
                     Some(Ok(Message::Binary(frame))) => {
-                        shared
-                            .stats
-                            .bytes_in
-                            .fetch_add(frame.len() as u64, Ordering::Relaxed);
-                        if !limit.allow(now) {
-                            CloseReason::new(
-                                CloseCode::RATE_LIMITED,
-                                format!(
-                                    "more than {} messages/s (burst {})",
-                                    cfg.client_rate_limit, cfg.client_rate_burst
-                                ),
-                            )
-                        } else if let Some(pong) = answer_ping(&frame, shared) {
-                            if outbox.push_reliable(pong).is_ok() {
-                                continue;
-                            }
-                            CloseReason::new(
-                                CloseCode::SLOW_CONSUMER,
-                                "reliable queue full: client is not reading",
-                            )
-                        } else {
-                            if shard
-                                .frames
-                                .try_send(Inbound::Frame { conn, frame })
-                                .is_err()
-                            {
-                                shared.stats.inbound_dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                            continue;
+                        match ctx.inbound(frame, now, &mut limit, &mut rtc, false) {
+                            Ok(()) => continue,
+                            Err(reason) => reason,
                         }
                     }
                 }
@@ -336,7 +380,9 @@ async fn run(
         let _ = outbox.push_reliable(buf);
         outbox.close(violation);
         reading = false;
+        rtc.close();
     }
+    rtc.close();
     outbox.mark_gone();
     let _ = shard.control.send(Inbound::Closed { conn });
     tracing::debug!(%peer, conn, "connection ended");
@@ -360,23 +406,137 @@ where
     }
 }
 
-/// Answers a clock ping from the shared tick clock; `None` for any other frame.
-fn answer_ping(frame: &[u8], shared: &Shared) -> Option<Vec<u8>> {
+/// When the connection's one timer must fire next: heartbeat, idleness, WebRTC stall.
+fn wake_at(
+    reading: bool,
+    next_ping: Instant,
+    last_seen: Instant,
+    idle: Duration,
+    rtc: &ConnRtc<'_>,
+) -> Instant {
+    let mut wake = next_ping;
+    if reading {
+        wake = wake.min(last_seen + idle);
+    }
+    if let Some(t) = rtc.deadline() {
+        wake = wake.min(t);
+    }
+    wake
+}
+
+/// What handling a client frame needs, whichever transport it came on.
+struct FrameCtx<'a> {
+    shared: &'a Shared,
+    shard: &'a ShardHandle,
+    outbox: &'a Outbox,
+    conn: u64,
+}
+
+impl FrameCtx<'_> {
+    /// Takes one frame from the client (WebSocket message or data-channel message): counts
+    /// it, applies the rate and size limits, answers pings, handles signaling, and hands
+    /// everything else to the shard. A ping that came on a data channel is answered on one,
+    /// so the clock sync measures the path the snapshots take. `Err` is the reason to close
+    /// the connection.
+    fn inbound(
+        &mut self,
+        frame: Bytes,
+        now: Instant,
+        limit: &mut RateLimit,
+        rtc: &mut ConnRtc<'_>,
+        via_rtc: bool,
+    ) -> Result<(), CloseReason> {
+        let cfg = &self.shared.config;
+        self.shared
+            .stats
+            .bytes_in
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        if frame.len() > cfg.max_message_size {
+            return Err(CloseReason::new(
+                CloseCode::MESSAGE_TOO_LARGE,
+                format!(
+                    "message of {} bytes exceeds {}",
+                    frame.len(),
+                    cfg.max_message_size
+                ),
+            ));
+        }
+        if !limit.allow(now) {
+            return Err(CloseReason::new(
+                CloseCode::RATE_LIMITED,
+                format!(
+                    "more than {} messages/s (burst {})",
+                    cfg.client_rate_limit, cfg.client_rate_burst
+                ),
+            ));
+        }
+        match intercept(&frame) {
+            Some(ClientMessage::Ping { client_time_us }) => {
+                let t = self.shared.clock.tick_time(now);
+                let mut buf = Vec::new();
+                ServerMessage::Pong(Pong {
+                    client_time_us,
+                    tick: t.tick,
+                    tick_fraction: t.fraction,
+                })
+                .encode(&mut buf);
+                if via_rtc && rtc.send(Channel::Unreliable, buf.clone()) {
+                    return Ok(());
+                }
+                self.push(buf)
+            }
+            Some(ClientMessage::Signal(signal)) => {
+                let replies = rtc.handle_signal(now, signal);
+                self.push_signals(replies)
+            }
+            _ => {
+                let conn = self.conn;
+                if self
+                    .shard
+                    .frames
+                    .try_send(Inbound::Frame { conn, frame })
+                    .is_err()
+                {
+                    self.shared
+                        .stats
+                        .inbound_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn push(&self, frame: Vec<u8>) -> Result<(), CloseReason> {
+        self.outbox.push_reliable(frame).map_err(|_| {
+            CloseReason::new(
+                CloseCode::SLOW_CONSUMER,
+                "reliable queue full: client is not reading",
+            )
+        })
+    }
+
+    /// Queues signaling for the client on the WebSocket, in order with other reliable frames.
+    fn push_signals(&self, signals: Vec<Signal>) -> Result<(), CloseReason> {
+        for s in signals {
+            let mut buf = Vec::new();
+            ServerMessage::Signal(s).encode(&mut buf);
+            self.push(buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// The control messages the connection's task answers itself (clock pings, signaling);
+/// `None` for any other frame, which goes to the shard.
+fn intercept(frame: &[u8]) -> Option<ClientMessage> {
     if frame.first() != Some(&FRAME_CONTROL) {
         return None;
     }
-    let Ok(ClientMessage::Ping { client_time_us }) = ClientMessage::decode(frame) else {
-        return None;
-    };
-    let t = shared.clock.tick_time(Instant::now());
-    let mut buf = Vec::new();
-    ServerMessage::Pong(Pong {
-        client_time_us,
-        tick: t.tick,
-        tick_fraction: t.fraction,
-    })
-    .encode(&mut buf);
-    Some(buf)
+    match ClientMessage::decode(frame) {
+        Ok(m @ (ClientMessage::Ping { .. } | ClientMessage::Signal(_))) => Some(m),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

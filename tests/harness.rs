@@ -90,6 +90,7 @@ pub(crate) fn test_config() -> Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         handshake_timeout_ms: 2_000,
         idle_timeout_ms: 5_000,
+        webrtc_udp: Some("127.0.0.1:0".parse().expect("address")),
         ..Config::default()
     }
 }

@@ -3,4 +3,6 @@
 mod generated_ts;
 mod harness;
 mod play;
+mod relay;
 mod server;
+mod webrtc;

@@ -23,7 +23,7 @@ fn pos_of(layout: &Layout, world: &Snapshot, id: u32) -> Vec2 {
 }
 
 /// Compares a decoded snapshot with the exact recorded arena state of its tick.
-fn assert_matches_recorded(layout: &Layout, recorded: &Recorded, world: &Snapshot) {
+pub(crate) fn assert_matches_recorded(layout: &Layout, recorded: &Recorded, world: &Snapshot) {
     let rec = recorded.lock().expect("lock");
     let exact = rec
         .get(&world.tick)

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub(crate) next_conn: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) draining: AtomicBool,
+    /// The WebRTC driver, when `webrtc_udp` is set.
+    pub(crate) webrtc: Option<crate::webrtc::server::RtcHandle>,
 }
 
 impl Shared {
@@ -115,6 +117,7 @@ impl Shared {
             bytes_in: l(&self.stats.bytes_in),
             closes: self.stats.closes(),
             shards: self.shards.iter().map(|s| s.stats.report()).collect(),
+            webrtc: self.webrtc.as_ref().map(|w| w.report()),
         }
     }
 }
@@ -167,6 +170,23 @@ impl Server {
             what: "local address".into(),
             source,
         })?;
+        let webrtc = match config.webrtc_udp {
+            Some(bind) => Some(
+                crate::webrtc::server::start(crate::webrtc::server::DriverConfig {
+                    bind,
+                    public_ip: config.webrtc_public_ip,
+                    max_peers: config.webrtc_max_peers,
+                    max_pending: config.webrtc_max_pending,
+                    open_timeout: Duration::from_millis(config.webrtc_open_timeout_ms),
+                    max_message_size: config.max_message_size,
+                })
+                .map_err(|e| ServerError::Io {
+                    what: "starting webrtc".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?,
+            ),
+            None => None,
+        };
         let config = Arc::new(config);
         let clock = TickClock {
             t0: Instant::now(),
@@ -199,6 +219,7 @@ impl Server {
             next_conn: AtomicU64::new(1),
             started: Instant::now(),
             draining: AtomicBool::new(false),
+            webrtc,
         });
         let accept = tokio::spawn(crate::http::accept_loop(listener, shared.clone()));
         tracing::info!(%local_addr, shards = shared.shards.len(), tick_rate = shared.config.tick_rate, "tickwire listening");
@@ -214,6 +235,11 @@ impl Server {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The UDP address every WebRTC peer uses, when WebRTC is on.
+    pub fn webrtc_addr(&self) -> Option<SocketAddr> {
+        self.shared.webrtc.as_ref().map(|w| w.local_addr)
     }
 
     /// The compiled schema.
@@ -240,6 +266,9 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.stop.store(true, Ordering::Release);
+        if let Some(w) = self.shared.webrtc.as_ref() {
+            w.stop();
+        }
         let threads = self.shard_threads;
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {

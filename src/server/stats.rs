@@ -164,6 +164,8 @@ pub struct StatusReport {
     pub closes: Vec<(&'static str, u64)>,
     /// Per shard.
     pub shards: Vec<ShardReport>,
+    /// The WebRTC side, when on.
+    pub webrtc: Option<crate::webrtc::WebRtcReport>,
 }
 
 /// One shard's reading.

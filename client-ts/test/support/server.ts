@@ -17,12 +17,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts `tickwire serve --listen 127.0.0.1:0` and waits for the line naming its address. */
+/**
+ * Starts `tickwire serve --listen 127.0.0.1:0` (its WebRTC UDP port on port 0 too, so servers
+ * can run side by side) and waits for the line naming its address.
+ */
 export async function startServer(extraArgs: string[] = []): Promise<RunningServer> {
   if (!existsSync(TICKWIRE_BIN)) {
     throw new Error(`no server binary at ${TICKWIRE_BIN}: run \`cargo build --bin tickwire\` (or set TICKWIRE_BIN)`);
   }
-  const child: ChildProcess = spawn(TICKWIRE_BIN, ['serve', '--listen', '127.0.0.1:0', ...extraArgs], {
+  const child: ChildProcess = spawn(TICKWIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--webrtc-udp', '127.0.0.1:0', ...extraArgs], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
