@@ -9,7 +9,7 @@
 # Exit status: 0 clean, 1 a target crashed or hung or the build failed, 2 cargo-fuzz missing and
 # not installable. On the 2-core development machine a cold build takes 2 to 2.5 minutes
 # (libFuzzer's C++ included), a rebuild after a protocol change 10 to 30 s, then about
-# SECONDS + 2 s per target (5 targets): 78 s in all with the default 10 s and a 20 s rebuild.
+# SECONDS + 2 s per target (6 targets): 90 s in all with the default 10 s and a 20 s rebuild.
 set -euo pipefail
 
 secs="${1:-${FUZZ_SECONDS:-10}}"
