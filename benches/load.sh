@@ -106,6 +106,7 @@ for b, a in zip(before["shards"], after["shards"]):
         "overruns": a["overruns"] - b["overruns"],
         "skipped_ticks": a["skipped_ticks"] - b["skipped_ticks"],
         "clients": a["clients"],
+        "nice": a.get("nice"),
         "snapshots": (a["full_snapshots"] + a["delta_snapshots"]) - (b["full_snapshots"] + b["delta_snapshots"]),
     })
 snapshots = sum(s["snapshots"] for s in shards)

@@ -37,6 +37,12 @@ pub struct Config {
     /// Threads a shard uses to encode the snapshots of one large room (128 clients or more),
     /// itself included. Default: the number of CPUs, at most 4.
     pub encode_threads: usize,
+    /// Nice value the shard threads (and their encode threads) run at, -20..=19. Default -10:
+    /// a tick has a deadline and the network thread has none, so when the cores are busy the
+    /// shard goes first. A value below the process's own needs `CAP_SYS_NICE` (root,
+    /// `setcap cap_sys_nice+ep`, or systemd's `LimitNICE=`); without it the shards keep the
+    /// process's priority and say so in the log and in `/status.json`. 0 leaves it alone.
+    pub shard_nice: i32,
     /// Log format. Default text.
     pub log_format: LogFormat,
     /// Most clients in one room. Default 2000.
@@ -99,6 +105,7 @@ impl Default for Config {
             view_radius: None,
             shards: 1,
             encode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            shard_nice: -10,
             log_format: LogFormat::Text,
             max_clients_per_room: 2000,
             max_connections: 10_000,
@@ -184,6 +191,9 @@ impl Config {
         }
         if self.encode_threads == 0 || self.encode_threads > 64 {
             return bad("encode_threads", "must be 1..=64");
+        }
+        if !(-20..=19).contains(&self.shard_nice) {
+            return bad("shard_nice", "must be -20..=19");
         }
         if self.max_message_size < 1024 {
             return bad("max_message_size", "must be at least 1024");

@@ -91,6 +91,9 @@ struct ServeArgs {
     /// Threads encoding one large room's snapshots [default: CPUs, at most 4].
     #[arg(long, env = "TICKWIRE_ENCODE_THREADS")]
     encode_threads: Option<usize>,
+    /// Nice value of the shard threads, -20..=19; below 0 needs CAP_SYS_NICE [default: -10].
+    #[arg(long, env = "TICKWIRE_SHARD_NICE", allow_negative_numbers = true)]
+    shard_nice: Option<i32>,
     /// Threads for networking (WebSocket and HTTP) [default: 1].
     #[arg(long, env = "TICKWIRE_IO_THREADS")]
     io_threads: Option<usize>,
@@ -138,6 +141,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.encode_threads {
             c.encode_threads = v;
+        }
+        if let Some(v) = self.shard_nice {
+            c.shard_nice = v;
         }
         if let Some(v) = self.log_format {
             c.log_format = v;

@@ -221,6 +221,9 @@ impl Server {
             draining: AtomicBool::new(false),
             webrtc,
         });
+        for s in &shared.shards {
+            tokio::spawn(s.wakes.clone().dispatch());
+        }
         let accept = tokio::spawn(crate::http::accept_loop(listener, shared.clone()));
         tracing::info!(%local_addr, shards = shared.shards.len(), tick_rate = shared.config.tick_rate, "tickwire listening");
         Ok(Server {

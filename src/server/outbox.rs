@@ -6,8 +6,8 @@
 //! shard through a small free list, so steady-state snapshots allocate nothing.
 
 use std::future::poll_fn;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 
 use atomic_waker::AtomicWaker;
@@ -151,6 +151,77 @@ impl Outbox {
     }
 }
 
+/// The connections a shard's tick queued frames for, handed to the network side in one go.
+///
+/// Waking a thousand connection tasks from the shard thread costs a thousand cross-thread
+/// schedules, and the first one wakes the network thread, which then competes with the rest of
+/// the tick for a core. Instead the shard submits the tick's list and wakes one task on the
+/// network side, [`WakeBatch::dispatch`], which wakes each connection from there.
+#[derive(Debug, Default)]
+pub struct WakeBatch {
+    pending: Mutex<Vec<Arc<Outbox>>>,
+    waker: AtomicWaker,
+    closed: AtomicBool,
+}
+
+impl WakeBatch {
+    /// Hands over `outboxes` (leaving the vector empty, its capacity kept) and wakes the
+    /// dispatcher once.
+    pub fn submit(&self, outboxes: &mut Vec<Arc<Outbox>>) {
+        if outboxes.is_empty() {
+            return;
+        }
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if pending.is_empty() {
+                std::mem::swap(&mut *pending, outboxes);
+            } else {
+                pending.append(outboxes);
+            }
+        }
+        self.waker.wake();
+    }
+
+    /// Stops [`WakeBatch::dispatch`] once it has woken what is pending.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn take(&self, into: &mut Vec<Arc<Outbox>>) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::swap(&mut *pending, into);
+        !into.is_empty()
+    }
+
+    /// Runs on the network side until [`WakeBatch::close`]: wakes every submitted connection.
+    pub async fn dispatch(self: Arc<Self>) {
+        let mut batch = Vec::new();
+        loop {
+            let more = poll_fn(|cx| {
+                if self.take(&mut batch) {
+                    return Poll::Ready(true);
+                }
+                self.waker.register(cx.waker());
+                if self.take(&mut batch) {
+                    return Poll::Ready(true);
+                }
+                if self.closed.load(Ordering::Acquire) {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await;
+            if !more {
+                return;
+            }
+            for outbox in batch.drain(..) {
+                outbox.wake();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +250,36 @@ mod tests {
         assert_eq!(o.superseded(), 1);
         // The superseded buffer was recycled.
         assert!(o.buffer().capacity() >= 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_wakes_every_submitted_connection() {
+        let batch = Arc::new(WakeBatch::default());
+        let dispatcher = tokio::spawn(batch.clone().dispatch());
+        let outboxes: Vec<Arc<Outbox>> = (0..3).map(|_| Arc::new(Outbox::new(1))).collect();
+        let readers: Vec<_> = outboxes
+            .iter()
+            .map(|o| {
+                let o = o.clone();
+                tokio::spawn(async move { o.next().await })
+            })
+            .collect();
+        // Let the readers register their wakers, then queue without waking.
+        tokio::task::yield_now().await;
+        let mut woken = Vec::new();
+        for (i, o) in outboxes.iter().enumerate() {
+            o.push_snapshot(vec![i as u8]);
+            woken.push(o.clone());
+        }
+        batch.submit(&mut woken);
+        assert!(woken.is_empty());
+        for (i, r) in readers.into_iter().enumerate() {
+            match r.await.unwrap() {
+                Next::Frame(f) => assert_eq!(f, vec![i as u8]),
+                Next::Close(_) => panic!("closed"),
+            }
+        }
+        batch.close();
+        dispatcher.await.unwrap();
     }
 }

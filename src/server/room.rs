@@ -140,7 +140,7 @@ fn write_snapshots(
         full += after.full_snapshots - before.full_snapshots;
         delta += after.delta_snapshots - before.delta_snapshots;
         // The connection is woken after the tick, with every other one: one wake-up of the
-        // network thread per tick instead of one per client.
+        // network thread per tick instead of one per client (`WakeBatch`).
         match queue_frames(&mut m.session, &m.outbox) {
             Ok((n, pushed)) => {
                 superseded += n;
@@ -233,9 +233,16 @@ impl Room {
         self.members.is_empty() && self.parked.is_empty()
     }
 
-    /// Runs one tick: inputs, step, world, and a snapshot for each member. Returns the CPU time
+    /// Runs one tick: inputs, step, world, and a snapshot for each member. The outboxes that got
+    /// frames are added to `woken`, for the shard to wake in one batch. Returns the CPU time
     /// that encode threads other than this one spent.
-    pub(crate) fn tick(&mut self, tick: u32, dt: f32, stats: &ShardStats) -> Duration {
+    pub(crate) fn tick(
+        &mut self,
+        tick: u32,
+        dt: f32,
+        stats: &ShardStats,
+        woken: &mut Vec<Arc<Outbox>>,
+    ) -> Duration {
         let mut helpers_cpu = Duration::ZERO;
         self.input_words.clear();
         self.input_meta.clear();
@@ -361,7 +368,7 @@ impl Room {
         }
         for (_, m) in &mut self.members.list {
             if std::mem::take(&mut m.wake) {
-                m.outbox.wake();
+                woken.push(m.outbox.clone());
             }
         }
         for w in &mut self.workers {
@@ -478,6 +485,7 @@ pub struct LocalRoom {
     next_conn: ConnId,
     packet: InputPacket,
     frame: Vec<u8>,
+    woken: Vec<Arc<Outbox>>,
 }
 
 impl std::fmt::Debug for LocalRoom {
@@ -514,6 +522,7 @@ impl LocalRoom {
             next_conn: 1,
             packet: InputPacket::default(),
             frame: Vec::new(),
+            woken: Vec::new(),
         })
     }
 
@@ -594,7 +603,11 @@ impl LocalRoom {
 
     /// Runs one tick: inputs, game step, and every client's snapshot encoded and queued.
     pub fn tick(&mut self) {
-        let _ = self.room.tick(self.tick, self.dt, &self.stats);
+        let _ = self
+            .room
+            .tick(self.tick, self.dt, &self.stats, &mut self.woken);
+        // Nobody reads these outboxes; frames are dropped when superseded.
+        self.woken.clear();
         self.tick += 1;
     }
 

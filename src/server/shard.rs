@@ -18,9 +18,9 @@ use tickwire_protocol::session::{
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 use tokio_tungstenite::tungstenite::Bytes;
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, WakeBatch};
 use super::room::{ConnId, Member, Room, flush};
-use super::stats::{ShardStats, thread_cpu_time};
+use super::stats::{ShardStats, set_thread_nice, thread_cpu_time};
 use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
@@ -51,6 +51,9 @@ pub(crate) struct ShardHandle {
     /// Frames: bounded; when full, frames are dropped and counted.
     pub(crate) frames: Sender<Inbound>,
     pub(crate) stats: Arc<ShardStats>,
+    /// The connections each tick queued frames for; [`WakeBatch::dispatch`] runs on the
+    /// network side.
+    pub(crate) wakes: Arc<WakeBatch>,
 }
 
 pub(crate) struct Shard {
@@ -64,6 +67,8 @@ pub(crate) struct Shard {
     frames: Receiver<Inbound>,
     stats: Arc<ShardStats>,
     stop: Arc<AtomicBool>,
+    wakes: Arc<WakeBatch>,
+    woken: Vec<Arc<Outbox>>,
     /// Rooms by the id given when created; `room_ids` finds them by name.
     rooms: IdMap<u32, Room>,
     room_ids: HashMap<String, u32>,
@@ -89,6 +94,7 @@ impl Shard {
         let (control_tx, control) = crossbeam_channel::unbounded();
         let (frames_tx, frames) = crossbeam_channel::bounded(config.inbound_queue);
         let stats = Arc::new(ShardStats::default());
+        let wakes = Arc::new(WakeBatch::default());
         let session_config = SessionConfig {
             tick_rate: config.tick_rate,
             history: config.history,
@@ -111,6 +117,8 @@ impl Shard {
             frames,
             stats: stats.clone(),
             stop,
+            wakes: wakes.clone(),
+            woken: Vec::new(),
             rooms: IdMap::default(),
             room_ids: HashMap::new(),
             next_room: 0,
@@ -126,12 +134,14 @@ impl Shard {
                 control: control_tx,
                 frames: frames_tx,
                 stats,
+                wakes,
             },
         )
     }
 
     /// Runs until asked to stop.
     pub(crate) fn run(mut self) {
+        self.raise_priority();
         let period = self.clock.period;
         let dt = period.as_secs_f32();
         let mut tick = self.clock.tick_time(Instant::now()).tick + 1;
@@ -154,6 +164,7 @@ impl Shard {
             }
             if self.stop.load(Ordering::Acquire) {
                 self.drain_inbound(tick);
+                self.wakes.close();
                 break;
             }
             let started = Instant::now();
@@ -161,9 +172,10 @@ impl Shard {
             self.drain_inbound(tick);
             let mut helpers_cpu = Duration::ZERO;
             for room in self.rooms.values_mut() {
-                helpers_cpu += room.tick(tick, dt, &self.stats);
+                helpers_cpu += room.tick(tick, dt, &self.stats, &mut self.woken);
                 room.expire_parked(tick);
             }
+            self.wakes.submit(&mut self.woken);
             if self.rooms.values().any(Room::is_empty) {
                 self.rooms.retain(|_, r| !r.is_empty());
                 let rooms = &self.rooms;
@@ -190,6 +202,33 @@ impl Shard {
                 tick = behind;
             } else {
                 tick += 1;
+            }
+        }
+    }
+
+    /// Runs this thread (and the encode threads it starts, which inherit it) at `shard_nice`.
+    fn raise_priority(&self) {
+        let want = self.config.shard_nice;
+        match set_thread_nice(want) {
+            Ok(now) => {
+                self.stats.nice.store(now, Ordering::Relaxed);
+                tracing::debug!(shard = self.index, nice = now, "shard priority");
+            }
+            Err(e) => {
+                #[cfg(target_os = "linux")]
+                if let Ok(now) =
+                    rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+                {
+                    self.stats.nice.store(now, Ordering::Relaxed);
+                }
+                tracing::warn!(
+                    shard = self.index,
+                    shard_nice = want,
+                    error = %e,
+                    "shard threads keep the process's priority; a nice value below it needs \
+                     CAP_SYS_NICE (root, `setcap cap_sys_nice+ep`, or systemd LimitNICE=), \
+                     or set --shard-nice 0 to silence this"
+                );
             }
         }
     }

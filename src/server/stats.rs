@@ -1,7 +1,7 @@
 //! Counters shared between the shard threads, the network tasks and the HTTP endpoints. All
 //! atomics: writers never wait for readers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -57,6 +57,29 @@ impl DurationHistogram {
     }
 }
 
+/// Sets the calling thread's nice value (0: leaves it) and returns the one it runs at.
+pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<i32> {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux a nice value belongs to a thread, and a thread id names one.
+        let tid = rustix::thread::gettid();
+        let result = if nice == 0 {
+            Ok(())
+        } else {
+            rustix::process::setpriority_process(Some(tid), nice)
+        };
+        let now = rustix::process::getpriority_process(Some(tid))?;
+        result.map(|()| now).map_err(std::io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = nice;
+        Err(std::io::Error::other(
+            "thread priorities are set on Linux only",
+        ))
+    }
+}
+
 /// CPU time this thread has used so far; `None` where it is not measured.
 pub(crate) fn thread_cpu_time() -> Option<Duration> {
     #[cfg(target_os = "linux")]
@@ -103,6 +126,8 @@ pub struct ShardStats {
     pub superseded: AtomicU64,
     /// Inbound frames waiting when the tick began (queue depth).
     pub queue_depth: AtomicU64,
+    /// The shard thread's nice value (`shard_nice` when it could be set).
+    pub nice: AtomicI32,
 }
 
 /// Server-wide counters.
@@ -208,6 +233,8 @@ pub struct ShardReport {
     pub superseded: u64,
     /// Inbound queue depth at the last tick.
     pub queue_depth: u64,
+    /// The shard thread's nice value.
+    pub nice: i32,
     /// Tick durations since start as `[upper bucket edge in µs, count]`, non-empty buckets
     /// only; subtract two readings for a window.
     pub tick_histogram_us: Vec<(u64, u64)>,
@@ -248,6 +275,7 @@ impl ShardStats {
             late_inputs: l(&self.late_inputs),
             superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
+            nice: self.nice.load(Ordering::Relaxed),
             tick_histogram_us: buckets(&counts),
             tick_cpu_histogram_us: buckets(&cpu),
         }
