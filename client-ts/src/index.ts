@@ -22,6 +22,8 @@ export * from './schema.js';
 export * from './session.js';
 export * from './snapshot.js';
 export * from './transport.js';
+export * from './upgrade.js';
+export * from './webrtc.js';
 export type * from './values.js';
 export * as arena from './generated/index.js';
 export { PROTOCOL } from './generated/index.js';
