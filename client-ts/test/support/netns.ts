@@ -36,11 +36,28 @@ const NEEDS =
   'the browser WebRTC test needs root (CAP_NET_ADMIN) and iproute2 to create a network namespace and a veth pair ' +
   '(Chromium gathers no ICE candidates over loopback alone): run the tests as root';
 
+/** Removes namespaces (and host veth ends) left by runs of this test that were killed. */
+function removeStale(): void {
+  let list = '';
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return;
+  }
+  for (const m of list.matchAll(/^tickwire-(\d+)\b/gm)) {
+    const pid = Number(m[1]);
+    try {
+      process.kill(pid, 0);
+      continue; // Its process is alive: not ours to remove.
+    } catch {
+      quietly(['netns', 'del', `tickwire-${pid}`]);
+      quietly(['link', 'del', `twh${pid}`]);
+    }
+  }
+}
+
 /** Creates the namespace and the veth pair (`10.213.a.b/30`), both ends up. Throws, saying what is needed, when it cannot. */
 export function createNetns(): Netns {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new Error(`${NEEDS} (running as uid ${process.getuid()})`);
-  }
   const id = process.pid;
   const name = `tickwire-${id}`;
   const hostIf = `twh${id}`;
@@ -55,6 +72,7 @@ export function createNetns(): Netns {
     quietly(['netns', 'del', name]);
     quietly(['link', 'del', hostIf]);
   };
+  removeStale();
   remove();
   try {
     ip(['netns', 'add', name]);
@@ -68,7 +86,8 @@ export function createNetns(): Netns {
   } catch (e) {
     remove();
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`${NEEDS}: ${stderr || (e instanceof Error ? e.message : String(e))}`);
+    const uid = typeof process.getuid === 'function' ? ` (running as uid ${process.getuid()})` : '';
+    throw new Error(`${NEEDS}${uid}: ${stderr || (e instanceof Error ? e.message : String(e))}`);
   }
   // A test that dies before its cleanup still leaves nothing behind.
   process.once('exit', remove);
