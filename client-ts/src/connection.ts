@@ -17,14 +17,15 @@
 
 import { closeCodeName, CloseCode, isPingFrame, type CloseReason, type Signal, type Welcome } from './messages.js';
 import { InterpolationBuffer, type InterpolatedWorld, type InterpolationOptions } from './interpolation.js';
-import { Layout, type GenericTypes, type Protocol, type SchemaTypes } from './schema.js';
+import type { GenericTypes, Protocol, SchemaTypes } from './schema.js';
 import { ClientSession, SessionClosedError, type SessionConfig, type SessionEvent } from './session.js';
-import { readFields, readValue, writeFields, type Snapshot } from './snapshot.js';
+import { writeFields } from './snapshot.js';
 import { websocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportKind } from './transport.js';
-import { defaultUpgradeConfig, emptyWebRtcStats, RtcUpgrade, type UpgradeConfig, type WebRtcStats } from './upgrade.js';
+import { addWebRtcStats, defaultUpgradeConfig, emptyWebRtcStats, RtcUpgrade, type UpgradeConfig, type WebRtcStats } from './upgrade.js';
 import { globalPeerConnection, RtcPeer, type PeerConnectionConstructor } from './webrtc.js';
 import type { DecodeError } from './errors.js';
-import type { Fields, Value } from './values.js';
+import type { Fields } from './values.js';
+import { WorldView, type EntityOf } from './world.js';
 
 /** Reconnect policy: delay `n` is `min(maxDelayMs, initialDelayMs · multiplier^n)`, less up to `jitter` of it at random. */
 export interface ReconnectOptions {
@@ -83,64 +84,6 @@ export interface ConnectOptions<T extends SchemaTypes> {
   now?: () => number;
   /** Random numbers in [0, 1) for the jitter. Default `Math.random`. */
   random?: () => number;
-}
-
-/** An entity of the decoded world, typed by kind when the connection has generated types. */
-export type EntityOf<T extends SchemaTypes> = {
-  [K in keyof T['kinds'] & string]: { readonly id: number; readonly kind: K; readonly values: T['kinds'][K] };
-}[keyof T['kinds'] & string];
-
-/** Read access to the newest decoded world. Valid during the event handler that receives it. */
-export class WorldView<T extends SchemaTypes> {
-  readonly layout: Layout;
-  readonly snapshot: Snapshot;
-
-  constructor(layout: Layout, snapshot: Snapshot) {
-    this.layout = layout;
-    this.snapshot = snapshot;
-  }
-
-  get tick(): number {
-    return this.snapshot.tick;
-  }
-
-  /** Number of entities. */
-  get size(): number {
-    return this.snapshot.count;
-  }
-
-  /** Room field values. */
-  room(): T['room'] {
-    return readFields(this.layout.room, this.snapshot.room, 0) as T['room'];
-  }
-
-  /** The entity with `id`, values dequantized. */
-  entity(id: number): EntityOf<T> | undefined {
-    const i = this.snapshot.indexOf(id);
-    return i < 0 ? undefined : this.at(i);
-  }
-
-  /** The `i`-th entity in id order. */
-  at(i: number): EntityOf<T> {
-    const s = this.snapshot;
-    const kind = this.layout.kinds[s.kinds[i]!]!;
-    return { id: s.ids[i]!, kind: kind.name, values: readFields(kind, s.words, s.starts[i]!) } as unknown as EntityOf<T>;
-  }
-
-  /** One field of entity `id` (no allocation for numbers), or `undefined`. */
-  field(id: number, name: string): Value | undefined {
-    const s = this.snapshot;
-    const i = s.indexOf(id);
-    if (i < 0) return undefined;
-    const kind = this.layout.kinds[s.kinds[i]!]!;
-    const fi = kind.index.get(name);
-    return fi === undefined ? undefined : readValue(kind.fields[fi]!, s.words, s.starts[i]!);
-  }
-
-  /** Every entity, in id order. */
-  *entities(): IterableIterator<EntityOf<T>> {
-    for (let i = 0; i < this.snapshot.count; i++) yield this.at(i);
-  }
 }
 
 /** An input sent and not yet applied by the server, for reconciliation. */
@@ -583,14 +526,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     this.rtc = null;
     const wasOpen = up.isOpen;
     up.stop(reason);
-    const p = this.pastRtc;
-    const s = up.stats;
-    p.attempts += s.attempts;
-    p.opened += s.opened;
-    p.failedAttempts += s.failedAttempts;
-    p.fallbacks += s.fallbacks;
-    p.framesReceived += s.framesReceived;
-    p.framesSent += s.framesSent;
+    addWebRtcStats(this.pastRtc, up.stats);
     if (wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason });
   }
 
@@ -675,15 +611,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   /** WebRTC upgrade counters, over every connection this client made. */
   get webrtcStats(): WebRtcStats {
     const s = { ...this.pastRtc };
-    const c = this.rtc?.stats;
-    if (c !== undefined) {
-      s.attempts += c.attempts;
-      s.opened += c.opened;
-      s.failedAttempts += c.failedAttempts;
-      s.fallbacks += c.fallbacks;
-      s.framesReceived += c.framesReceived;
-      s.framesSent += c.framesSent;
-    }
+    if (this.rtc !== null) addWebRtcStats(s, this.rtc.stats);
     return s;
   }
 

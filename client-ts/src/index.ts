@@ -24,6 +24,7 @@ export * from './snapshot.js';
 export * from './transport.js';
 export * from './upgrade.js';
 export * from './webrtc.js';
+export * from './world.js';
 export type * from './values.js';
 export * as arena from './generated/index.js';
 export { PROTOCOL } from './generated/index.js';

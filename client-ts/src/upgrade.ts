@@ -60,6 +60,16 @@ export function emptyWebRtcStats(): WebRtcStats {
   return { attempts: 0, opened: 0, failedAttempts: 0, fallbacks: 0, framesReceived: 0, framesSent: 0 };
 }
 
+/** Adds the counters of `from` to `into`. */
+export function addWebRtcStats(into: WebRtcStats, from: Readonly<WebRtcStats>): void {
+  into.attempts += from.attempts;
+  into.opened += from.opened;
+  into.failedAttempts += from.failedAttempts;
+  into.fallbacks += from.fallbacks;
+  into.framesReceived += from.framesReceived;
+  into.framesSent += from.framesSent;
+}
+
 /** What a peer reports to the upgrade, tagged with the peer's id. */
 export type PeerEvent =
   /** Signaling to forward to the server (the offer first, then candidates). */
