@@ -72,6 +72,11 @@ function messageBytes(data: unknown): Uint8Array | null {
   return null;
 }
 
+/** Whether an ICE candidate line (`candidate:<foundation> <component> <transport> ...`) is UDP. */
+export function isUdpCandidate(line: string): boolean {
+  return line.trim().split(/\s+/)[2]?.toLowerCase() === 'udp';
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -112,11 +117,9 @@ export class RtcPeer implements UpgradePeer {
     this.pc.onicecandidate = (ev) => {
       const c = ev.candidate;
       // Browsers end gathering with a null candidate (and some with an empty one).
-      const signal: Signal =
-        c === null || c === undefined || c.candidate === ''
-          ? { type: 'endOfCandidates' }
-          : { type: 'candidate', candidate: c.candidate, mid: c.sdpMid ?? null };
-      this.signal(signal);
+      if (c === null || c === undefined || c.candidate === '') this.signal({ type: 'endOfCandidates' });
+      // The server takes UDP only, and caps the candidates of a peer: TCP ones would use it up.
+      else if (isUdpCandidate(c.candidate)) this.signal({ type: 'candidate', candidate: c.candidate, mid: c.sdpMid ?? null });
     };
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;

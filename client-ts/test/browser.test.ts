@@ -1,6 +1,7 @@
 // End to end in a real browser: headless Debian Chromium (driven by playwright-core) opens the
 // demo served by a real server, upgrades to WebRTC data channels, and moves the player with the
-// keyboard; then again with WebRTC taken away from the page, over the WebSocket.
+// keyboard; upgrades again with Chromium's default mDNS-hidden candidates; then plays with
+// WebRTC taken away from the page, over the WebSocket.
 //
 // Chromium gathers no ICE candidate when loopback is the only way to the server, so the server
 // runs in a network namespace of its own, bound to one end of a veth pair, and the browser
@@ -19,6 +20,15 @@ import { startServer, type RunningServer } from './support/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url));
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 let netns: Netns | undefined;
 let server: RunningServer | undefined;
@@ -37,13 +47,7 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1000, height: 760 },
     args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      ...ARGS,
       // Host candidates with their real address, not an mDNS name the server cannot resolve.
       '--disable-features=WebRtcHideLocalIpsWithMdns',
     ],
@@ -98,8 +102,13 @@ async function rtcStatus(): Promise<RtcStatus> {
 }
 
 /** Opens the demo and waits until it is connected and its snapshots come over `transport`. */
-async function openDemo(room: string, transport: 'webrtc' | 'websocket', init?: () => void): Promise<{ page: Page; errors: string[] }> {
-  const page = await context!.newPage();
+async function openDemo(
+  room: string,
+  transport: 'webrtc' | 'websocket',
+  init?: () => void,
+  ctx: BrowserContext = context!,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
@@ -173,6 +182,22 @@ describe('the browser demo', () => {
     await page.screenshot({ path: join(RESULTS, 'demo.png') });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('upgrades too with the browser hiding its addresses behind mDNS names (its default)', async () => {
+    // The server cannot resolve `<uuid>.local` candidates; it learns the browser's address
+    // from the browser's connectivity checks instead (a peer-reflexive candidate).
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    try {
+      const before = await rtcStatus();
+      const ctx = await browser.newContext();
+      const { page, errors } = await openDemo('browser-mdns', 'webrtc', undefined, ctx);
+      expect((await rtcStatus()).opened - before.opened).toBe(1);
+      expect((await hud(page)).webrtc).toBe('open');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('plays over the WebSocket when the browser has no WebRTC', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Signal } from '../src/messages.js';
 import type { Channel } from '../src/session.js';
 import { defaultUpgradeConfig, RtcUpgrade, type UpgradeEvent, type UpgradePeer } from '../src/upgrade.js';
+import { isUdpCandidate } from '../src/webrtc.js';
 
 /** A peer that records what the upgrade asks of it. */
 class ScriptedPeer implements UpgradePeer {
@@ -208,5 +209,14 @@ describe('the WebRTC upgrade', () => {
     expect(peers).toHaveLength(0);
     up.start(10_000);
     expect(up.state).toBe('offering');
+  });
+});
+
+describe('candidates', () => {
+  it('trickles UDP candidates only (the server takes UDP, and caps candidates per peer)', () => {
+    expect(isUdpCandidate('candidate:842163049 1 udp 1677729535 10.213.0.1 46154 typ host generation 0')).toBe(true);
+    expect(isUdpCandidate('a=candidate:1 1 UDP 2130706431 127.0.0.1 5000 typ host')).toBe(true);
+    expect(isUdpCandidate('candidate:3 1 tcp 1518280447 10.213.0.1 9 typ host tcptype active')).toBe(false);
+    expect(isUdpCandidate('')).toBe(false);
   });
 });
