@@ -147,13 +147,19 @@ function draw(): void {
   const rtt = conn?.rttMs ?? null;
   const rate = conn?.bytesPerSecond() ?? { in: 0, out: 0 };
   const transport = conn?.transportKind ?? 'none';
+  const webrtc = conn?.webrtcState ?? 'off';
+  // While snapshots still come on the WebSocket, say what the upgrade is doing.
+  const upgrade = transport === 'websocket' && webrtc !== 'off' ? ` (webrtc ${webrtc})` : '';
   const players = view?.entities.length ?? 0;
   hud.textContent =
-    `${state} · transport ${transport} · RTT ${rtt === null ? '–' : `${rtt.toFixed(1)} ms`} · ` +
+    `${state} · transport ${transport}${upgrade} · RTT ${rtt === null ? '–' : `${rtt.toFixed(1)} ms`} · ` +
     `in ${fmtBytes(rate.in)} · out ${fmtBytes(rate.out)} · tick ${last?.tick ?? '–'} · players ${players} · ` +
     `WASD / arrows to move`;
   hud.dataset.state = state;
   hud.dataset.transport = transport;
+  hud.dataset.webrtc = webrtc;
+  hud.dataset.webrtcBytesIn = String(conn?.trafficOver.webrtc.bytesIn ?? 0);
+  hud.dataset.websocketBytesIn = String(conn?.trafficOver.websocket.bytesIn ?? 0);
   hud.dataset.snapshots = String(snapshots);
   if (last !== null) {
     hud.dataset.tick = String(last.tick);

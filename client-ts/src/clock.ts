@@ -75,6 +75,23 @@ export class ClockSync {
   }
 
   /**
+   * How long a message to the server may wait, from `nowUs`, and still arrive before the tick
+   * starts that it would arrive before if sent at once, in microseconds (less than one tick):
+   * by the estimate of the server's clock and half a round trip, keeping `marginTicks` and
+   * twice the RTT variation to spare (0 when that cannot be kept). `null` before any estimate.
+   */
+  slackUs(nowUs: number, marginTicks: number): number | null {
+    const tick = this.serverTick(nowUs);
+    if (tick === null) return null;
+    const halfRtt = ((this.srtt ?? 0) / 2e6) * this.tickRate;
+    const spare = ((2 * this.rttvar) / 1e6) * this.tickRate + marginTicks;
+    const arrives = tick + halfRtt;
+    // Too close to the tick's start to spare anything: no wait.
+    const slackTicks = Math.max(Math.floor(arrives) + 1 - arrives - spare, 0);
+    return Math.floor((slackTicks / this.tickRate) * 1e6);
+  }
+
+  /**
    * The tick an input sent now should be stamped with: the server's tick when it arrives (half
    * a round trip, plus the variation and `marginTicks`), rounded up.
    */

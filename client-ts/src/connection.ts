@@ -5,19 +5,27 @@
  *
  * ```text
  *  transport ──onFrame──▶ session.handleFrame ──▶ pollEvent ──▶ events, interpolation, prediction
- *      ▲                                     └──▶ pollTransmit ──send──┘
+ *  data channels ─frame─▶        ▲           └──▶ pollTransmit ──send──┘ (inputs and pings on
+ *      ▲                         │                                        `state` while open)
  *      └── reconnect (backoff + jitter) on loss; the hello carries the resume token
  * ```
+ *
+ * After each welcome, where an `RTCPeerConnection` is available, an {@link RtcUpgrade} offers
+ * WebRTC data channels over the same WebSocket (signaling) and falls back to it on failure;
+ * frames from either path enter the one session, so a switch keeps the session and baselines.
  */
 
-import { closeCodeName, CloseCode, type CloseReason, type Signal, type Welcome } from './messages.js';
+import { closeCodeName, CloseCode, isPingFrame, type CloseReason, type Signal, type Welcome } from './messages.js';
 import { InterpolationBuffer, type InterpolatedWorld, type InterpolationOptions } from './interpolation.js';
-import { Layout, type GenericTypes, type Protocol, type SchemaTypes } from './schema.js';
+import type { GenericTypes, Protocol, SchemaTypes } from './schema.js';
 import { ClientSession, SessionClosedError, type SessionConfig, type SessionEvent } from './session.js';
-import { readFields, readValue, writeFields, type Snapshot } from './snapshot.js';
+import { writeFields } from './snapshot.js';
 import { websocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportKind } from './transport.js';
+import { addWebRtcStats, defaultUpgradeConfig, emptyWebRtcStats, RtcUpgrade, type UpgradeConfig, type WebRtcStats } from './upgrade.js';
+import { globalPeerConnection, RtcPeer, type PeerConnectionConstructor } from './webrtc.js';
 import type { DecodeError } from './errors.js';
-import type { Fields, Value } from './values.js';
+import type { Fields } from './values.js';
+import { WorldView, type EntityOf } from './world.js';
 
 /** Reconnect policy: delay `n` is `min(maxDelayMs, initialDelayMs · multiplier^n)`, less up to `jitter` of it at random. */
 export interface ReconnectOptions {
@@ -31,6 +39,17 @@ export interface ReconnectOptions {
   jitter: number;
   /** Attempts in a row before giving up. Default unlimited. */
   maxAttempts: number;
+}
+
+/** WebRTC settings of {@link connect}: the peer connection to use, and the upgrade's timing. */
+export interface WebRtcOptions extends UpgradeConfig {
+  /** `RTCPeerConnection` constructor. Default: the global one; without one, no upgrade (Node: pass werift's). */
+  peerConnection: PeerConnectionConstructor;
+  /**
+   * Passed to the constructor. Default `{}`: no ICE servers (the server's host candidate is
+   * reachable directly). werift on loopback needs `{ iceAdditionalHostAddresses: ['127.0.0.1'] }`.
+   */
+  config: object;
 }
 
 /** Options of {@link connect}. */
@@ -47,6 +66,12 @@ export interface ConnectOptions<T extends SchemaTypes> {
   transport?: TransportFactory;
   /** Reconnect policy, or `false` to never reconnect. */
   reconnect?: Partial<ReconnectOptions> | false;
+  /**
+   * Upgrade to WebRTC data channels after each welcome (snapshots and inputs on an unreliable
+   * channel; the WebSocket stays for signaling and as the fallback), or `false` to stay on the
+   * WebSocket. On by default where `RTCPeerConnection` exists.
+   */
+  webrtc?: Partial<WebRtcOptions> | false;
   /** Longest time from opening a transport to the welcome. Default 5000 ms. */
   handshakeTimeoutMs?: number;
   /** Interpolation settings (`delayMs`, `wrap`). */
@@ -59,64 +84,6 @@ export interface ConnectOptions<T extends SchemaTypes> {
   now?: () => number;
   /** Random numbers in [0, 1) for the jitter. Default `Math.random`. */
   random?: () => number;
-}
-
-/** An entity of the decoded world, typed by kind when the connection has generated types. */
-export type EntityOf<T extends SchemaTypes> = {
-  [K in keyof T['kinds'] & string]: { readonly id: number; readonly kind: K; readonly values: T['kinds'][K] };
-}[keyof T['kinds'] & string];
-
-/** Read access to the newest decoded world. Valid during the event handler that receives it. */
-export class WorldView<T extends SchemaTypes> {
-  readonly layout: Layout;
-  readonly snapshot: Snapshot;
-
-  constructor(layout: Layout, snapshot: Snapshot) {
-    this.layout = layout;
-    this.snapshot = snapshot;
-  }
-
-  get tick(): number {
-    return this.snapshot.tick;
-  }
-
-  /** Number of entities. */
-  get size(): number {
-    return this.snapshot.count;
-  }
-
-  /** Room field values. */
-  room(): T['room'] {
-    return readFields(this.layout.room, this.snapshot.room, 0) as T['room'];
-  }
-
-  /** The entity with `id`, values dequantized. */
-  entity(id: number): EntityOf<T> | undefined {
-    const i = this.snapshot.indexOf(id);
-    return i < 0 ? undefined : this.at(i);
-  }
-
-  /** The `i`-th entity in id order. */
-  at(i: number): EntityOf<T> {
-    const s = this.snapshot;
-    const kind = this.layout.kinds[s.kinds[i]!]!;
-    return { id: s.ids[i]!, kind: kind.name, values: readFields(kind, s.words, s.starts[i]!) } as unknown as EntityOf<T>;
-  }
-
-  /** One field of entity `id` (no allocation for numbers), or `undefined`. */
-  field(id: number, name: string): Value | undefined {
-    const s = this.snapshot;
-    const i = s.indexOf(id);
-    if (i < 0) return undefined;
-    const kind = this.layout.kinds[s.kinds[i]!]!;
-    const fi = kind.index.get(name);
-    return fi === undefined ? undefined : readValue(kind.fields[fi]!, s.words, s.starts[i]!);
-  }
-
-  /** Every entity, in id order. */
-  *entities(): IterableIterator<EntityOf<T>> {
-    for (let i = 0; i < this.snapshot.count; i++) yield this.at(i);
-  }
 }
 
 /** An input sent and not yet applied by the server, for reconciliation. */
@@ -161,14 +128,19 @@ export interface ConnectionEvents<T extends SchemaTypes> {
     readonly lastInputSeq: number | null;
     /** Frame size in bytes. */
     readonly bytes: number;
+    /** The path it arrived on. */
+    readonly via: TransportKind;
     readonly world: WorldView<T>;
   };
   /** An entity came into this client's view. */
   entityEnter: { readonly id: number; readonly kind: string; readonly entity: EntityOf<T> };
   /** An entity left this client's view. */
   entityLeave: { readonly id: number; readonly kind: string };
-  /** The transport opened or closed. */
-  transport: { readonly kind: TransportKind; readonly state: 'open' | 'closed' };
+  /**
+   * A transport opened or closed: the WebSocket, or the WebRTC data channels (`webrtc` opens
+   * when both channels are open, and closes when it falls back to the WebSocket).
+   */
+  transport: { readonly kind: TransportKind; readonly state: 'open' | 'closed'; readonly reason?: string };
   /** The connection dropped or ended, with the reason. */
   disconnect: {
     /** Close code (PROTOCOL.md section 8); `-1` when the transport dropped without a reason. */
@@ -191,7 +163,7 @@ export interface ConnectionEvents<T extends SchemaTypes> {
 
 type Handler<E> = (event: E) => void;
 
-/** Traffic counters over every transport the connection used. */
+/** Traffic counters. */
 export interface Traffic {
   bytesIn: number;
   bytesOut: number;
@@ -223,6 +195,10 @@ export class ConnectError extends Error {
   }
 }
 
+function newTraffic(): Traffic {
+  return { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+}
+
 const defaultNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** A connection to a tickwire server. Create with {@link connect}. */
@@ -250,8 +226,14 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   private inputWords: Uint32Array | null = null;
   private interp: InterpolationBuffer | null = null;
   private readonly rate: { t: number; bytesIn: number; bytesOut: number }[] = [];
-  /** Traffic counters. */
-  readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
+  private readonly rtcOpts: (UpgradeConfig & { ctor: PeerConnectionConstructor; config: object }) | null;
+  private rtc: RtcUpgrade | null = null;
+  private readonly pastRtc: WebRtcStats = emptyWebRtcStats();
+  private lastSnapshotVia: TransportKind = 'websocket';
+  /** Traffic counters over every path the connection used. */
+  readonly traffic: Traffic = newTraffic();
+  /** Traffic counters per path: the WebSocket (every transport of that kind), the data channels. */
+  readonly trafficOver: Readonly<Record<TransportKind, Traffic>> = { websocket: newTraffic(), webrtc: newTraffic() };
 
   constructor(url: string, opts: ConnectOptions<T> = {}) {
     this.url = url;
@@ -263,6 +245,9 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
         : { initialDelayMs: 250, maxDelayMs: 5000, multiplier: 2, jitter: 0.5, maxAttempts: Infinity, ...opts.reconnect };
     this.now = opts.now ?? defaultNow;
     this.random = opts.random ?? Math.random;
+    const rtc = opts.webrtc === false ? null : { ...defaultUpgradeConfig(), config: {}, ...opts.webrtc };
+    const ctor = rtc === null ? null : (rtc.peerConnection ?? globalPeerConnection());
+    this.rtcOpts = rtc === null || ctor === null ? null : { ...rtc, ctor };
     const hash = opts.protocolHash !== undefined ? opts.protocolHash : (opts.protocol?.protocolHash ?? null);
     this.session = new ClientSession({
       ...opts.session,
@@ -321,7 +306,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
           this.flush();
         },
         onFrame: (frame) => {
-          if (!stale()) this.handleFrame(frame);
+          if (!stale()) this.handleFrame(frame, t.kind);
         },
         onClose: (info) => {
           if (!stale()) this.handleTransportClose(info);
@@ -344,23 +329,30 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     }, limit);
   }
 
-  private handleFrame(frame: Uint8Array): void {
-    this.traffic.bytesIn += frame.length;
-    this.traffic.framesIn++;
+  private handleFrame(frame: Uint8Array, via: TransportKind): void {
+    this.takeFrame(frame, via);
+    this.flush();
+  }
+
+  /** Feeds one frame from either path to the session and handles what it reports. */
+  private takeFrame(frame: Uint8Array, via: TransportKind): void {
+    for (const c of [this.traffic, this.trafficOver[via]]) {
+      c.bytesIn += frame.length;
+      c.framesIn++;
+    }
     try {
       this.session.handleFrame(this.nowUs(), frame);
     } catch (e) {
       if (!(e instanceof SessionClosedError)) throw e;
     }
-    this.processEvents(frame.length);
-    this.flush();
+    this.processEvents(frame.length, via);
   }
 
-  private processEvents(frameBytes: number): void {
-    for (let ev = this.session.pollEvent(); ev !== null; ev = this.session.pollEvent()) this.handleEvent(ev, frameBytes);
+  private processEvents(frameBytes: number, via: TransportKind): void {
+    for (let ev = this.session.pollEvent(); ev !== null; ev = this.session.pollEvent()) this.handleEvent(ev, frameBytes, via);
   }
 
-  private handleEvent(ev: SessionEvent, frameBytes: number): void {
+  private handleEvent(ev: SessionEvent, frameBytes: number, via: TransportKind): void {
     switch (ev.type) {
       case 'connected': {
         this.welcomed = true;
@@ -373,6 +365,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
         if (!ev.resumed) this.pending = [];
         this.inputWords = new Uint32Array(layout.input.words);
         this.emit('connected', { clientId: ev.clientId, player: ev.player, resumed: ev.resumed, transport: this.transport?.kind ?? 'websocket' });
+        this.startRtc();
         return;
       }
       case 'snapshot': {
@@ -384,9 +377,10 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
           const applied = h.lastInputSeq;
           this.pending = this.pending.filter((p) => p.seq > applied);
         }
+        this.lastSnapshotVia = via;
         this.interp?.push(snap);
         this.diffEntities(world);
-        this.emit('snapshot', { tick: h.tick, baseline: h.baseline, lastInputSeq: h.lastInputSeq, bytes: frameBytes, world });
+        this.emit('snapshot', { tick: h.tick, baseline: h.baseline, lastInputSeq: h.lastInputSeq, bytes: frameBytes, via, world });
         this.opts.prediction?.reconcile?.({
           world,
           player: this.session.welcome?.player ?? null,
@@ -402,6 +396,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
         this.emit('event', { payload: ev.payload });
         return;
       case 'signal':
+        this.rtc?.handleSignal(this.now(), ev.signal);
         this.emit('signal', { signal: ev.signal });
         return;
       case 'closed':
@@ -439,12 +434,19 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   }
 
   private flush(): void {
+    this.pumpRtc();
     const t = this.transport;
     for (let x = this.session.pollTransmit(); x !== null; x = this.session.pollTransmit()) {
       if (t === null) continue;
-      t.send(x.frame, x.channel);
-      this.traffic.bytesOut += x.frame.length;
-      this.traffic.framesOut++;
+      // Input packets and clock pings (so the clock sync measures the path snapshots take) go
+      // on the unreliable data channel while it is open; everything else on the WebSocket.
+      const rtc = this.rtc;
+      const onRtc = rtc !== null && (x.channel === 'unreliable' || isPingFrame(x.frame)) && rtc.send(x.frame, 'unreliable');
+      if (!onRtc) t.send(x.frame, x.channel);
+      for (const c of [this.traffic, this.trafficOver[onRtc ? 'webrtc' : t.kind]]) {
+        c.bytesOut += x.frame.length;
+        c.framesOut++;
+      }
     }
     this.schedule();
   }
@@ -452,14 +454,80 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   private schedule(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    const at = this.session.pollTimeout();
+    const sessionAt = this.session.pollTimeout();
+    const rtcAt = this.rtc?.pollTimeout() ?? null;
+    let at = sessionAt === null ? null : sessionAt / 1000;
+    if (rtcAt !== null) at = at === null ? rtcAt : Math.min(at, rtcAt);
     if (at === null) return;
-    const delay = Math.max(0, at / 1000 - this.now());
+    const delay = Math.max(0, at - this.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.session.handleTimeout(this.nowUs());
+      this.rtc?.handleTimeout(this.now());
       this.flush();
     }, delay);
+  }
+
+  /** Starts the WebRTC upgrade on a new welcome, replacing the previous connection's. */
+  private startRtc(): void {
+    this.dropRtc('reconnected');
+    const o = this.rtcOpts;
+    const welcome = this.session.welcome;
+    if (o === null || welcome === null) return;
+    // Falling back must leave the server an acknowledged baseline to send deltas against.
+    const historyMs = (1000 / Math.max(welcome.tickRate, 1)) * this.session.config.history;
+    const cfg: UpgradeConfig = { ...o, stallTimeoutMs: Math.min(o.stallTimeoutMs, (historyMs * 2) / 3) };
+    const up: RtcUpgrade = new RtcUpgrade(
+      cfg,
+      (id) =>
+        new RtcPeer(o.ctor, o.config, (ev) => {
+          if (this.rtc !== up) return;
+          up.handlePeerEvent(this.now(), id, ev);
+          this.flush();
+        }),
+      this.now(),
+    );
+    this.rtc = up;
+    up.handleTimeout(this.now());
+  }
+
+  /** Takes what the upgrade reports: signaling for the server, open and close, frames. */
+  private pumpRtc(): void {
+    const up = this.rtc;
+    if (up === null) return;
+    for (;;) {
+      const s = up.pollSignal();
+      if (s !== null) {
+        this.session.sendSignal(s);
+        continue;
+      }
+      const ev = up.pollEvent();
+      if (ev === null) return;
+      switch (ev.type) {
+        case 'open':
+          this.lastSnapshotVia = 'websocket';
+          this.emit('transport', { kind: 'webrtc', state: 'open' });
+          break;
+        case 'closed':
+          if (ev.wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason: ev.reason });
+          break;
+        case 'frame':
+          this.takeFrame(ev.frame, 'webrtc');
+          break;
+      }
+      if (this.rtc !== up) return;
+    }
+  }
+
+  /** Ends the upgrade with its WebSocket connection (the server drops its peer with it). */
+  private dropRtc(reason: string): void {
+    const up = this.rtc;
+    if (up === null) return;
+    this.rtc = null;
+    const wasOpen = up.isOpen;
+    up.stop(reason);
+    addWebRtcStats(this.pastRtc, up.stats);
+    if (wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason });
   }
 
   /** The session ended (server close, or this side refused a frame). */
@@ -489,6 +557,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   }
 
   private dropTransport(): void {
+    this.dropRtc('websocket closed');
     this.transportGen++;
     const t = this.transport;
     this.transport = null;
@@ -524,9 +593,26 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     return this.ended;
   }
 
-  /** The current transport's kind, or `null` between transports. */
+  /**
+   * What snapshots are arriving over: `webrtc` while the data channels are open and the last
+   * snapshot came on them, else the transport's kind; `null` between transports.
+   */
   get transportKind(): TransportKind | null {
-    return this.transport?.kind ?? null;
+    const t = this.transport;
+    if (t === null) return null;
+    return this.rtc?.isOpen === true && this.lastSnapshotVia === 'webrtc' ? 'webrtc' : t.kind;
+  }
+
+  /** The WebRTC upgrade's state now: `off` (disabled, unavailable, or no session), `waiting` to retry, `offering`, `open`. */
+  get webrtcState(): 'off' | 'waiting' | 'offering' | 'open' {
+    return this.rtc?.state ?? 'off';
+  }
+
+  /** WebRTC upgrade counters, over every connection this client made. */
+  get webrtcStats(): WebRtcStats {
+    const s = { ...this.pastRtc };
+    if (this.rtc !== null) addWebRtcStats(s, this.rtc.stats);
+    return s;
   }
 
   /** The last welcome. */
@@ -625,12 +711,16 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     const t = this.transport;
     const wasEstablished = this.session.isEstablished();
+    // Tell the server the peer is going (on the WebSocket, before the leave), and close it.
+    this.rtc?.stop('client left');
+    this.pumpRtc();
     this.session.leave();
     if (t !== null) {
       for (let x = this.session.pollTransmit(); x !== null; x = this.session.pollTransmit()) t.send(x.frame, x.channel);
     }
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.dropRtc('client left');
     const closeNow = () => {
       if (this.transport !== t || t === null) return;
       this.dropTransport();

@@ -221,6 +221,12 @@ export function encodeClientMessage(msg: ClientMessage): Uint8Array {
   return w.finish();
 }
 
+/** Whether `frame` is a client's clock ping (it may take the data channel snapshots take). */
+export function isPingFrame(frame: Uint8Array): boolean {
+  // Variant 1 of `ClientMessage`; a uvar below 128 is one byte.
+  return frame.length > 1 && frame[0] === FRAME_CONTROL && frame[1] === 1;
+}
+
 function controlReader(frame: Uint8Array): PostcardReader {
   if (frame.length > MAX_FRAME_LEN) throw new DecodeError('LimitExceeded');
   const first = frame[0];

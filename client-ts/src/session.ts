@@ -47,8 +47,12 @@ export interface SessionConfig {
   /** Extra ticks added to an input's target tick. Default 0. */
   inputMarginTicks: number;
   /**
-   * How long an ack waits for an input packet to carry it before going out alone, in
-   * microseconds. Default 16 ms, half a 30 Hz tick. 0 sends every ack at once.
+   * Longest time an ack may wait for an input packet to carry it before it goes out alone, in
+   * microseconds. Within that, an ack waits only as long as it still reaches the server before
+   * the tick it would reach if sent at once (by the clock estimate, with a tenth of a tick and
+   * twice the RTT variation to spare), so waiting never makes the server's baseline older, and
+   * the acks an input carries cost no message of their own. Default 33 ms, one 30 Hz tick.
+   * 0 sends every ack at once.
    */
   ackDelayUs: number;
   /** Input packets waiting to be polled before the oldest is dropped. Default 8. */
@@ -65,10 +69,13 @@ export function defaultSessionConfig(): SessionConfig {
     inputRedundancy: 4,
     pingIntervalUs: 1_000_000,
     inputMarginTicks: 0,
-    ackDelayUs: 16_000,
+    ackDelayUs: 33_000,
     maxQueuedInputs: 8,
   };
 }
+
+/** Ticks an ack keeps to spare when it waits for an input: it should reach the server this long before the tick starts. */
+const ACK_SPARE_TICKS = 0.1;
 
 /** What happened, for the application. */
 export type SessionEvent =
@@ -351,7 +358,10 @@ export class ClientSession {
     }
     this.incoming = this.history.store(header.tick, this.incoming);
     this.latest = header.tick;
-    if (this.ackDueUs === null) this.ackDueUs = nowUs + this.config.ackDelayUs;
+    if (this.ackDueUs === null) {
+      const slack = this.clockValue.slackUs(nowUs, ACK_SPARE_TICKS);
+      this.ackDueUs = nowUs + (slack === null ? this.config.ackDelayUs : Math.min(slack, this.config.ackDelayUs));
+    }
     if (header.lastInputSeq !== null) this.lastInputSeq = header.lastInputSeq;
     this.stats.snapshots++;
     if (header.baseline === null) this.stats.fullSnapshots++;

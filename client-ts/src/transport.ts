@@ -1,13 +1,13 @@
 /**
- * Transports: how frames get to the server and back. A connection talks to one
+ * Transports: how frames get to the server and back. A connection talks to one control
  * {@link Transport} at a time through {@link TransportHandlers}; the WebSocket transport is
- * below, and a WebRTC data-channel transport implements the same interface (snapshots and
- * inputs on an unreliable channel, control frames on a reliable one).
+ * below. The WebRTC data channels are not a transport of their own: they ride beside the
+ * WebSocket, which carries their signaling and stays the fallback (`upgrade.ts`, `webrtc.ts`).
  */
 
 import type { Channel } from './session.js';
 
-/** Names of the transports; `webrtc` is reserved for the data-channel transport. */
+/** Names of the paths frames take: the control transport (`websocket`), or the WebRTC data channels of the upgrade (`webrtc`). */
 export type TransportKind = 'websocket' | 'webrtc';
 
 /** How a transport ended. */

@@ -78,6 +78,35 @@ describe('clock sync', () => {
     expect(c.inputTick(now, 1)!).toBeGreaterThanOrEqual(truth + 1);
   });
 
+  it('lets a message wait only as long as it still reaches the server before the same tick', () => {
+    // Steady one-way delay of 12 ms each way: the estimate becomes exact enough.
+    const t0 = 3_000_000;
+    const d = 12_000;
+    const period = 1e6 / 30;
+    const c = new ClockSync(30);
+    expect(c.slackUs(0, 0.1)).toBeNull();
+    let now = 10_000_000;
+    for (let i = 0; i < 20; i++) {
+      const ticks = ((now + d - t0) * 30) / 1e6;
+      c.handleSample(now, now + 2 * d, Math.floor(ticks), Math.floor((ticks % 1) * 65536));
+      now += 2 * d + 250_000;
+    }
+    const tickAt = (t: number) => Math.floor((t - t0) / period);
+    let waited = 0;
+    for (let k = 0; k < 300; k++) {
+      const sent = now + k * 997;
+      const slack = c.slackUs(sent, 0.1)!;
+      expect(slack).toBeLessThan(period);
+      // Sent after waiting the slack, it arrives before the same tick starts as if sent at
+      // once, with the spare kept (or it does not wait).
+      const afterWait = Math.floor((sent + slack + d - t0 + 0.09 * period) / period);
+      if (slack > 0) expect(afterWait, `sent at ${sent}, slack ${slack}`).toBe(tickAt(sent + d));
+      waited += slack;
+    }
+    // On average it waits most of a tick less the spare.
+    expect(waited / 300).toBeGreaterThan(0.3 * period);
+  });
+
   it('uses the welcome only as a seed, never as a round-trip sample', () => {
     const c = new ClockSync(30);
     expect(c.serverTick(0)).toBeNull();

@@ -29,6 +29,42 @@ describe('generated arena files', () => {
 });
 
 describe('client session', () => {
+  it('lets an ack wait for an input only until it would reach the server a tick later, at most ackDelayUs', () => {
+    const s = new ClientSession({ protocolHash: goldenLayout.protocolHash });
+    expect(s.config.ackDelayUs).toBe(33_000);
+    s.connect(1000);
+    s.pollTransmit();
+    s.handleFrame(2000, goldenBin('server_welcome'));
+    drain(s);
+    s.handleTimeout(2000);
+    s.pollTransmit();
+    // A pong: 4 ms round trip, the server 0.5 tick into tick 90 when it answered.
+    s.handleFrame(6000, encodeServerMessage({ type: 'pong', clientTimeUs: 2000n, tick: 90, tickFraction: 32768 }));
+    const waits: number[] = [];
+    let now = 7000;
+    for (const name of ['snapshot_full_basic', 'snapshot_delta_mask', 'snapshot_delta_mixed', 'snapshot_delta_unchanged']) {
+      s.handleFrame(now, goldenBin(name));
+      drain(s);
+      const slack = s.clock.slackUs(now, 0.1)!;
+      expect(s.pollTimeout()).toBe(now + Math.min(slack, 33_000));
+      waits.push(s.pollTimeout()! - now);
+      // An input in time carries the ack: no ack-only packet afterwards.
+      if (name === 'snapshot_delta_mixed') {
+        s.sendInput(now + 1000, new Uint32Array(goldenLayout.input.words));
+        expect(decodeInputPacket(goldenLayout, s.pollTransmit()!.frame).ack).toBe(goldenJson(name).tick);
+        expect(s.pollTransmit()).toBeNull();
+      } else {
+        s.handleTimeout(s.pollTimeout()!);
+        expect(decodeInputPacket(goldenLayout, s.pollTransmit()!.frame).inputs).toEqual([]);
+      }
+      now += 10_000;
+    }
+    // 10 ms apart at 30 Hz, the snapshots fall at different points of a tick: the waits differ,
+    // all under a tick.
+    expect(new Set(waits).size).toBeGreaterThan(1);
+    expect(Math.max(...waits)).toBeLessThan(33_334);
+  });
+
   it('handshakes, decodes deltas against its ring, acks after the delay, and sends redundant inputs', () => {
     const s = new ClientSession({ room: 'lobby', protocolHash: goldenLayout.protocolHash, ackDelayUs: 8000 });
     s.connect(1000);

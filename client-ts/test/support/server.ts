@@ -17,15 +17,27 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Where {@link startServer} runs the server. */
+export interface ServerPlace {
+  /** IP bound for both the WebSocket and the WebRTC UDP port (both on port 0). Default `127.0.0.1`. */
+  host?: string;
+  /** Command the server runs under, e.g. `['ip', 'netns', 'exec', name]`. Default none. */
+  prefix?: string[];
+}
+
 /**
  * Starts `tickwire serve --listen 127.0.0.1:0` (its WebRTC UDP port on port 0 too, so servers
- * can run side by side) and waits for the line naming its address.
+ * can run side by side, unless `extraArgs` sets `--webrtc-udp`) and waits for the line naming
+ * its address.
  */
-export async function startServer(extraArgs: string[] = []): Promise<RunningServer> {
+export async function startServer(extraArgs: string[] = [], place: ServerPlace = {}): Promise<RunningServer> {
   if (!existsSync(TICKWIRE_BIN)) {
     throw new Error(`no server binary at ${TICKWIRE_BIN}: run \`cargo build --bin tickwire\` (or set TICKWIRE_BIN)`);
   }
-  const child: ChildProcess = spawn(TICKWIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--webrtc-udp', '127.0.0.1:0', ...extraArgs], {
+  const host = place.host ?? '127.0.0.1';
+  const udp = extraArgs.includes('--webrtc-udp') ? [] : ['--webrtc-udp', `${host}:0`];
+  const argv = [...(place.prefix ?? []), TICKWIRE_BIN, 'serve', '--listen', `${host}:0`, ...udp, ...extraArgs];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
