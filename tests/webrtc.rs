@@ -567,3 +567,46 @@ async fn webrtc_peer_cap_keeps_extra_clients_on_the_websocket() {
     let w = ts.server.report().webrtc.expect("report");
     assert!(w.refused >= 1 && w.opened == 1, "{w:?}");
 }
+
+/// With WebRTC off, an offer is refused with one `Abandon`; the candidates around it get no
+/// answer, so a client does not read a refusal per signal.
+#[tokio::test]
+async fn webrtc_off_refuses_each_offer_once() {
+    let config = Config {
+        webrtc_udp: None,
+        ..test_config()
+    };
+    let ts = start(config).await;
+    let mut ws = joined(&ts.url).await;
+    let (_peer, sdp) = offer().await;
+    signal(&mut ws, Signal::Offer { sdp }).await;
+    signal(
+        &mut ws,
+        Signal::Candidate {
+            candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host".into(),
+            mid: Some("0".into()),
+        },
+    )
+    .await;
+    signal(&mut ws, Signal::EndOfCandidates).await;
+    let mut ping = Vec::new();
+    ClientMessage::Ping { client_time_us: 7 }.encode(&mut ping);
+    send(&mut ws, ping).await;
+    // Everything the server sends up to the pong, which it sends after handling the signals.
+    let signals = within("the pong", async {
+        let mut signals = Vec::new();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => match ServerMessage::decode(&b) {
+                    Ok(ServerMessage::Signal(s)) => signals.push(s),
+                    Ok(ServerMessage::Pong(p)) if p.client_time_us == 7 => return signals,
+                    _ => {}
+                },
+                Some(Ok(_)) => {}
+                other => panic!("connection ended before the pong: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(signals, vec![Signal::Abandon]);
+}

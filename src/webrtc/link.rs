@@ -121,7 +121,11 @@ impl<'a> ConnRtc<'a> {
     /// Handles signaling from the client; returns signals to send back.
     pub(crate) fn handle_signal(&mut self, now: Instant, signal: Signal) -> Vec<Signal> {
         let Some(handle) = self.handle else {
-            return vec![Signal::Abandon];
+            // WebRTC is off: refuse each offer once; its candidates need no answer.
+            return match signal {
+                Signal::Offer { .. } => vec![Signal::Abandon],
+                _ => Vec::new(),
+            };
         };
         match signal {
             Signal::Offer { sdp } => {
