@@ -107,6 +107,7 @@ for b, a in zip(before["shards"], after["shards"]):
         "skipped_ticks": a["skipped_ticks"] - b["skipped_ticks"],
         "clients": a["clients"],
         "nice": a.get("nice"),
+        "realtime": a.get("realtime"),
         "snapshots": (a["full_snapshots"] + a["delta_snapshots"]) - (b["full_snapshots"] + b["delta_snapshots"]),
     })
 snapshots = sum(s["snapshots"] for s in shards)

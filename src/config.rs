@@ -43,6 +43,14 @@ pub struct Config {
     /// `setcap cap_sys_nice+ep`, or systemd's `LimitNICE=`); without it the shards keep the
     /// process's priority and say so in the log and in `/status.json`. 0 leaves it alone.
     pub shard_nice: i32,
+    /// Run the shard threads (and their encode threads) under `SCHED_FIFO` at the lowest
+    /// real-time priority instead of `shard_nice`. Default false. A tick then preempts every
+    /// ordinary thread the moment it is due, so it never waits for a core; the kernel's
+    /// real-time throttling (`sched_rt_runtime_us`, 95 % by default) still leaves the rest of
+    /// the machine a share if a game's step never ends. For a host that runs the server and
+    /// little else; needs `CAP_SYS_NICE` like a negative nice, and falls back to `shard_nice`
+    /// with a warning without it.
+    pub shard_realtime: bool,
     /// Log format. Default text.
     pub log_format: LogFormat,
     /// Most clients in one room. Default 2000.
@@ -106,6 +114,7 @@ impl Default for Config {
             shards: 1,
             encode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             shard_nice: -10,
+            shard_realtime: false,
             log_format: LogFormat::Text,
             max_clients_per_room: 2000,
             max_connections: 10_000,

@@ -62,7 +62,8 @@ struct BotsArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Longest wait, in ms, for an input to carry a snapshot's ack before the ack goes alone
-    /// [default: the client session's, 16].
+    /// [default: the client session's: as long as the ack still reaches the server before the
+    /// same tick, at most 33].
     #[arg(long)]
     ack_delay_ms: Option<f64>,
     /// Print one JSON line instead of a summary.
@@ -94,6 +95,10 @@ struct ServeArgs {
     /// Nice value of the shard threads, -20..=19; below 0 needs CAP_SYS_NICE [default: -10].
     #[arg(long, env = "TICKWIRE_SHARD_NICE", allow_negative_numbers = true)]
     shard_nice: Option<i32>,
+    /// Shard threads under SCHED_FIFO (lowest real-time priority) instead of a nice value; needs
+    /// CAP_SYS_NICE [default: false].
+    #[arg(long, env = "TICKWIRE_SHARD_REALTIME", num_args = 0..=1, default_missing_value = "true")]
+    shard_realtime: Option<bool>,
     /// Threads for networking (WebSocket and HTTP) [default: 1].
     #[arg(long, env = "TICKWIRE_IO_THREADS")]
     io_threads: Option<usize>,
@@ -144,6 +149,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.shard_nice {
             c.shard_nice = v;
+        }
+        if let Some(v) = self.shard_realtime {
+            c.shard_realtime = v;
         }
         if let Some(v) = self.log_format {
             c.log_format = v;

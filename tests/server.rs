@@ -460,3 +460,29 @@ async fn a_room_of_200_bots_plays_without_decode_errors() {
         assert!(shard.tick_cpu_p50_ms > 0.0, "{shard:?}");
     }
 }
+
+/// The shard threads take the priority the config asks for when the process may raise it (as
+/// root), and otherwise keep the process's own and go on serving.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn shard_threads_take_the_configured_priority_or_keep_the_process_one() {
+    let root = rustix::process::geteuid().is_root();
+    let own = rustix::process::getpriority_process(None).expect("own nice value");
+    for realtime in [false, true] {
+        let ts = start(tickwire::Config {
+            shard_nice: -5,
+            shard_realtime: realtime,
+            ..test_config()
+        })
+        .await;
+        // A snapshot means a tick ran, so the shard has set its priority.
+        let mut client = connect(&ts.url, "arena").await;
+        next_snapshot(&mut client).await;
+        let shard = &ts.server.report().shards[0];
+        match (root, realtime) {
+            (true, true) => assert!(shard.realtime, "{shard:?}"),
+            (true, false) => assert_eq!((shard.nice, shard.realtime), (-5, false)),
+            (false, _) => assert_eq!((shard.nice, shard.realtime), (own, false)),
+        }
+    }
+}

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Bytes;
 
 use super::outbox::{Outbox, WakeBatch};
 use super::room::{ConnId, Member, Room, flush};
-use super::stats::{ShardStats, set_thread_nice, thread_cpu_time};
+use super::stats::{ShardStats, set_thread_nice, set_thread_realtime, thread_cpu_time};
 use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
@@ -206,8 +206,24 @@ impl Shard {
         }
     }
 
-    /// Runs this thread (and the encode threads it starts, which inherit it) at `shard_nice`.
+    /// Runs this thread (and the encode threads it starts, which inherit it) under `SCHED_FIFO`
+    /// with `shard_realtime`, else at `shard_nice`.
     fn raise_priority(&self) {
+        if self.config.shard_realtime {
+            match set_thread_realtime() {
+                Ok(()) => {
+                    self.stats.realtime.store(true, Ordering::Relaxed);
+                    tracing::debug!(shard = self.index, "shard runs under SCHED_FIFO");
+                    return;
+                }
+                Err(e) => tracing::warn!(
+                    shard = self.index,
+                    error = %e,
+                    "shard_realtime: SCHED_FIFO refused (it needs CAP_SYS_NICE and, in a cgroup \
+                     with real-time group scheduling, a real-time budget); using shard_nice"
+                ),
+            }
+        }
         let want = self.config.shard_nice;
         match set_thread_nice(want) {
             Ok(now) => {

@@ -1,7 +1,7 @@
 //! Counters shared between the shard threads, the network tasks and the HTTP endpoints. All
 //! atomics: writers never wait for readers.
 
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -80,6 +80,28 @@ pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<i32> {
     }
 }
 
+/// Moves the calling thread to `SCHED_FIFO` at the lowest real-time priority. Threads it starts
+/// afterwards inherit the policy.
+pub(crate) fn set_thread_realtime() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+        .map_err(|e| format!("{e:?}"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err("real-time shard threads are supported on Linux only".into())
+    }
+}
+
 /// CPU time this thread has used so far; `None` where it is not measured.
 pub(crate) fn thread_cpu_time() -> Option<Duration> {
     #[cfg(target_os = "linux")]
@@ -128,6 +150,8 @@ pub struct ShardStats {
     pub queue_depth: AtomicU64,
     /// The shard thread's nice value (`shard_nice` when it could be set).
     pub nice: AtomicI32,
+    /// The shard thread runs under `SCHED_FIFO` (`shard_realtime`).
+    pub realtime: AtomicBool,
 }
 
 /// Server-wide counters.
@@ -235,6 +259,8 @@ pub struct ShardReport {
     pub queue_depth: u64,
     /// The shard thread's nice value.
     pub nice: i32,
+    /// Whether the shard thread runs under `SCHED_FIFO`.
+    pub realtime: bool,
     /// Tick durations since start as `[upper bucket edge in µs, count]`, non-empty buckets
     /// only; subtract two readings for a window.
     pub tick_histogram_us: Vec<(u64, u64)>,
@@ -276,6 +302,7 @@ impl ShardStats {
             superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
             nice: self.nice.load(Ordering::Relaxed),
+            realtime: self.realtime.load(Ordering::Relaxed),
             tick_histogram_us: buckets(&counts),
             tick_cpu_histogram_us: buckets(&cpu),
         }
