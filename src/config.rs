@@ -41,7 +41,8 @@ pub struct Config {
     /// a tick has a deadline and the network thread has none, so when the cores are busy the
     /// shard goes first. A value below the process's own needs `CAP_SYS_NICE` (root,
     /// `setcap cap_sys_nice+ep`, or systemd's `LimitNICE=`); without it the shards keep the
-    /// process's priority and say so in the log and in `/status.json`. 0 leaves it alone.
+    /// process's priority and say so in the log (at info level) and in `/status.json`. 0
+    /// leaves it alone.
     pub shard_nice: i32,
     /// Run the shard threads (and their encode threads) under `SCHED_FIFO` at the lowest
     /// real-time priority instead of `shard_nice`. Default false. A tick then preempts every

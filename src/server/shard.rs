@@ -237,7 +237,9 @@ impl Shard {
                 {
                     self.stats.nice.store(now, Ordering::Relaxed);
                 }
-                tracing::warn!(
+                // Info, not a warning: without the capability (a developer's machine, say) this
+                // is the default's expected outcome and the server works as before.
+                tracing::info!(
                     shard = self.index,
                     shard_nice = want,
                     error = %e,
