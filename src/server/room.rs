@@ -34,8 +34,6 @@ pub(crate) struct Member {
     pub(crate) token: ResumeToken,
     pub(crate) session: ServerSession,
     pub(crate) outbox: Arc<Outbox>,
-    /// Frames were queued this tick: wake the connection when the tick is done.
-    pub(crate) wake: bool,
 }
 
 /// The connected clients of a room: a dense vector (ticked in parallel chunks) with an index
@@ -108,6 +106,8 @@ pub(crate) struct Worker {
     shared: SharedBodies,
     marks: Vec<u64>,
     closing: Vec<(ConnId, CloseReason)>,
+    /// Outboxes this worker queued frames in, woken after the tick.
+    woken: Vec<Arc<Outbox>>,
 }
 
 /// Rooms with fewer clients write their snapshots on the shard thread alone.
@@ -144,7 +144,9 @@ fn write_snapshots(
         match queue_frames(&mut m.session, &m.outbox) {
             Ok((n, pushed)) => {
                 superseded += n;
-                m.wake |= pushed;
+                if pushed {
+                    w.woken.push(m.outbox.clone());
+                }
             }
             Err(reason) => w.closing.push((*conn, reason)),
         }
@@ -366,12 +368,8 @@ impl Room {
         } else if let Some(((members, centers), worker)) = parts.next() {
             write_snapshots(members, centers, &views, worker);
         }
-        for (_, m) in &mut self.members.list {
-            if std::mem::take(&mut m.wake) {
-                woken.push(m.outbox.clone());
-            }
-        }
         for w in &mut self.workers {
+            woken.append(&mut w.woken);
             self.closing.append(&mut w.closing);
         }
         for (conn, reason) in std::mem::take(&mut self.closing) {
@@ -464,14 +462,8 @@ fn queue_frames(session: &mut ServerSession, outbox: &Outbox) -> Result<(u64, bo
             }
         }
     }
-    match result {
-        Ok(()) => Ok((superseded, true)),
-        Err(reason) => {
-            // What was queued still goes out before the close.
-            outbox.wake();
-            Err(reason)
-        }
-    }
+    // On `Err` the caller closes the outbox, which wakes it: what was queued goes out first.
+    result.map(|()| (superseded, true))
 }
 
 /// A room run in this process without a network, for benches and game tests: clients are
@@ -564,7 +556,6 @@ impl LocalRoom {
                 token: [0; 16],
                 session,
                 outbox,
-                wake: false,
             },
         );
         conn

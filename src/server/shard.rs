@@ -20,7 +20,9 @@ use tokio_tungstenite::tungstenite::Bytes;
 
 use super::outbox::{Outbox, WakeBatch};
 use super::room::{ConnId, Member, Room, flush};
-use super::stats::{ShardStats, set_thread_nice, set_thread_realtime, thread_cpu_time};
+use super::stats::{
+    ShardStats, set_thread_nice, set_thread_realtime, thread_cpu_time, thread_nice,
+};
 use super::{IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
@@ -225,29 +227,25 @@ impl Shard {
             }
         }
         let want = self.config.shard_nice;
-        match set_thread_nice(want) {
-            Ok(now) => {
-                self.stats.nice.store(now, Ordering::Relaxed);
-                tracing::debug!(shard = self.index, nice = now, "shard priority");
-            }
-            Err(e) => {
-                #[cfg(target_os = "linux")]
-                if let Ok(now) =
-                    rustix::process::getpriority_process(Some(rustix::thread::gettid()))
-                {
-                    self.stats.nice.store(now, Ordering::Relaxed);
-                }
-                // Info, not a warning: without the capability (a developer's machine, say) this
-                // is the default's expected outcome and the server works as before.
-                tracing::info!(
-                    shard = self.index,
-                    shard_nice = want,
-                    error = %e,
-                    "shard threads keep the process's priority; a nice value below it needs \
-                     CAP_SYS_NICE (root, `setcap cap_sys_nice+ep`, or systemd LimitNICE=), \
-                     or set --shard-nice 0 to silence this"
-                );
-            }
+        let result = if want == 0 {
+            Ok(())
+        } else {
+            set_thread_nice(want)
+        };
+        if let Some(now) = thread_nice() {
+            self.stats.nice.store(now, Ordering::Relaxed);
+        }
+        if let Err(e) = result {
+            // Info, not a warning: without the capability (a developer's machine, say) this is
+            // the default's expected outcome and the server works as before.
+            tracing::info!(
+                shard = self.index,
+                shard_nice = want,
+                error = %e,
+                "shard threads keep the process's priority; a nice value below it needs \
+                 CAP_SYS_NICE (root, `setcap cap_sys_nice+ep`, or systemd LimitNICE=), \
+                 or set --shard-nice 0 to silence this"
+            );
         }
     }
 
@@ -432,7 +430,6 @@ impl Shard {
                 token,
                 session,
                 outbox,
-                wake: false,
             },
         );
         self.conn_room.insert(conn, room_id);

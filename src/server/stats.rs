@@ -57,19 +57,15 @@ impl DurationHistogram {
     }
 }
 
-/// Sets the calling thread's nice value (0: leaves it) and returns the one it runs at.
-pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<i32> {
+/// Sets the calling thread's nice value.
+pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         // On Linux a nice value belongs to a thread, and a thread id names one.
-        let tid = rustix::thread::gettid();
-        let result = if nice == 0 {
-            Ok(())
-        } else {
-            rustix::process::setpriority_process(Some(tid), nice)
-        };
-        let now = rustix::process::getpriority_process(Some(tid))?;
-        result.map(|()| now).map_err(std::io::Error::from)
+        Ok(rustix::process::setpriority_process(
+            Some(rustix::thread::gettid()),
+            nice,
+        )?)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -77,6 +73,18 @@ pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<i32> {
         Err(std::io::Error::other(
             "thread priorities are set on Linux only",
         ))
+    }
+}
+
+/// The calling thread's nice value; `None` where it is not read.
+pub(crate) fn thread_nice() -> Option<i32> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
     }
 }
 
