@@ -16,6 +16,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNetns, type Netns } from './support/netns.js';
+import { webrtcStatus } from './support/play.js';
 import { startServer, type RunningServer } from './support/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -97,8 +98,7 @@ interface RtcStatus {
 }
 
 async function rtcStatus(): Promise<RtcStatus> {
-  const r = await fetch(`${server!.httpUrl}/status.json`);
-  return ((await r.json()) as { webrtc: RtcStatus }).webrtc;
+  return (await webrtcStatus<RtcStatus>(server!))!;
 }
 
 /** Opens the demo and waits until it is connected and its snapshots come over `transport`. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ConnectError, Connection, type ConnectionEvents } from '../src/connection.js';
 import { CloseCode } from '../src/messages.js';
 import { PROTOCOL, PROTOCOL_HASH, type Types } from '../src/generated/index.js';
+import { nextSnapshot, playerPos } from './support/play.js';
 import { startProxy, startServer, within, type RunningServer } from './support/server.js';
 
 let server: RunningServer;
@@ -16,19 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-type Snap = ConnectionEvents<Types>['snapshot'];
-
-/** The next snapshot event that passes `filter`. */
-function nextSnapshot(conn: Connection<Types>, what: string, filter: (s: Snap) => boolean = () => true): Promise<Snap> {
-  return within(what, conn.once('snapshot', filter));
-}
-
-function playerPos(conn: Connection<Types>, s: Snap): readonly [number, number] {
-  const me = s.world.entity(conn.player!);
-  if (me === undefined || me.kind !== 'player') throw new Error('own player not in the snapshot');
-  return me.values.pos;
-}
 
 describe('against a real server', () => {
   it('connects, gets a full snapshot then deltas, and sees its own player enter', async () => {

@@ -4,8 +4,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Connection, type ConnectionEvents, type Traffic } from '../src/connection.js';
+import { Connection, type Traffic } from '../src/connection.js';
 import { PROTOCOL, type Types } from '../src/generated/index.js';
+import { nextSnapshot, playerPos, webrtcStatus, type Snap } from './support/play.js';
 import { startProxy, startServer, until, within, type RunningServer } from './support/server.js';
 import { weriftPeers } from './support/werift.js';
 
@@ -19,8 +20,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-type Snap = ConnectionEvents<Types>['snapshot'];
-
 interface RtcStatus {
   peers: number;
   opened: number;
@@ -29,34 +28,20 @@ interface RtcStatus {
   frames_out: number;
 }
 
-/** The server's WebRTC counters (`null` with `--webrtc-udp off`). */
-async function rtcStatus(s: RunningServer): Promise<RtcStatus | null> {
-  const r = await fetch(`${s.httpUrl}/status.json`);
-  return ((await r.json()) as { webrtc: RtcStatus | null }).webrtc;
-}
-
-function nextSnapshot(conn: Connection<Types>, what: string, filter: (s: Snap) => boolean = () => true): Promise<Snap> {
-  return within(what, conn.once('snapshot', filter));
-}
-
-function playerX(conn: Connection<Types>, s: Snap): number {
-  const me = s.world.entity(conn.player!);
-  if (me === undefined || me.kind !== 'player') throw new Error('own player not in the snapshot');
-  return me.values.pos[0];
-}
+const rtcStatus = (s: RunningServer) => webrtcStatus<RtcStatus>(s);
 
 /** Sends one input moving towards the middle and returns how far the player went in `ticks` ticks after it applied. */
 async function moveFor(conn: Connection<Types>, ticks: number): Promise<{ moved: number; snaps: Snap[] }> {
   const snaps: Snap[] = [];
   const off = conn.on('snapshot', (s) => snaps.push(s));
   try {
-    const start = playerX(conn, await nextSnapshot(conn, 'a snapshot'));
+    const start = playerPos(conn, await nextSnapshot(conn, 'a snapshot'))[0];
     const dx = start < 2000 ? 1 : -1;
     const seq = conn.sendInput({ dx, dy: 0 });
     const applied = await nextSnapshot(conn, 'the input applied', (s) => s.lastInputSeq !== null && s.lastInputSeq >= seq);
     const later = await nextSnapshot(conn, `${ticks} ticks later`, (s) => s.tick >= applied.tick + ticks);
     conn.sendInput({ dx: 0, dy: 0 });
-    return { moved: (playerX(conn, later) - playerX(conn, applied)) * dx, snaps };
+    return { moved: (playerPos(conn, later)[0] - playerPos(conn, applied)[0]) * dx, snaps };
   } finally {
     off();
   }
