@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tickwire::Config;
 use tickwire::arena::{ArenaFactory, DX, DY};
-use tickwire::server::LocalRoom;
+use tickwire::sim::LocalRoom;
 
 /// xorshift64 in [-1, 1).
 struct Rng(u64);

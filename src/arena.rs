@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use glam::Vec2;
+use rand_core::{RngCore as _, SeedableRng as _};
+use rand_xoshiro::SplitMix64;
 use tickwire_protocol::{EntityId, Schema};
 
 use crate::game::{ClientId, Game, GameFactory, PlayerInput, StepContext, WorldWriter};
@@ -80,7 +82,7 @@ pub struct Arena {
     players: BTreeMap<EntityId, Player>,
     by_client: HashMap<ClientId, EntityId>,
     next_id: EntityId,
-    rng: u64,
+    rng: SplitMix64,
 }
 
 impl Arena {
@@ -90,18 +92,12 @@ impl Arena {
             players: BTreeMap::new(),
             by_client: HashMap::new(),
             next_id: 1,
-            rng: seed,
+            rng: SplitMix64::seed_from_u64(seed),
         }
     }
 
     fn unit(&mut self) -> f32 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32
+        (self.rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
     /// Every player: id, position, heading (degrees), hp; in id order.

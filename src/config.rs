@@ -1,17 +1,25 @@
 //! Server configuration: one plain struct with documented defaults.
 //!
 //! Sources, lowest precedence first: the defaults below, an optional TOML file
-//! (`--config FILE`, keys named as the fields), environment variables (`TICKWIRE_<FIELD>`) and
-//! command-line flags. Every source is parsed once, into typed values, at startup.
+//! (`--config FILE`, keys named as the fields), environment variables (`TICKWIRE_<FIELD>`, the
+//! field's name in upper case: `TICKWIRE_TICK_RATE=60`) and command-line flags (`--tick-rate
+//! 60`). Every field can be set from each of them; [`Config::load`] layers them (with
+//! `figment`) and parses once, into typed values, at startup. `webrtc_udp` takes `off` in any
+//! source to turn WebRTC off.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that set [`Config`] fields.
+pub const ENV_PREFIX: &str = "TICKWIRE_";
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -22,7 +30,7 @@ pub enum LogFormat {
 }
 
 /// Everything the server can be told. Durations are in milliseconds, sizes in bytes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address for HTTP and WebSocket (`/ws`). Default `127.0.0.1:7777`.
@@ -52,6 +60,9 @@ pub struct Config {
     /// little else; needs `CAP_SYS_NICE` like a negative nice, and falls back to `shard_nice`
     /// with a warning without it.
     pub shard_realtime: bool,
+    /// Threads of the async runtime that runs WebSocket and HTTP. Default 1: the shards have
+    /// threads of their own, and one network thread avoids a cross-thread wake-up per snapshot.
+    pub io_threads: usize,
     /// Log format. Default text.
     pub log_format: LogFormat,
     /// Most clients in one room. Default 2000.
@@ -85,7 +96,9 @@ pub struct Config {
     /// Kernel send buffer per WebSocket, in bytes (0 keeps the OS default). Default 65,536.
     pub socket_send_buffer: usize,
     /// The one UDP address every WebRTC peer uses; `None` turns WebRTC off (offers are
-    /// answered with `Abandon` and clients stay on the WebSocket). Default `127.0.0.1:7778`.
+    /// answered with `Abandon` and clients stay on the WebSocket); `off` in TOML, the
+    /// environment or the flag. Default `127.0.0.1:7778`.
+    #[serde(with = "address_or_off")]
     pub webrtc_udp: Option<SocketAddr>,
     /// IP advertised in the WebRTC host candidate, for a wildcard bind or behind 1:1 NAT;
     /// `None` advertises the bound address. Default `None`.
@@ -116,6 +129,7 @@ impl Default for Config {
             encode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             shard_nice: -10,
             shard_realtime: false,
+            io_threads: 1,
             log_format: LogFormat::Text,
             max_clients_per_room: 2000,
             max_connections: 10_000,
@@ -152,14 +166,10 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this struct.
-    #[error("parsing {path}: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// Why.
-        source: Box<toml::de::Error>,
-    },
+    /// A source holds a value that is not valid for its field (the message names the
+    /// source: the file, the environment variable, or the flag).
+    #[error("{0}")]
+    Parse(Box<figment::Error>),
     /// A value is out of range.
     #[error("invalid {field}: {why}")]
     Invalid {
@@ -171,17 +181,26 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads a TOML file over the defaults.
-    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
-        let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: p.clone(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: p,
-            source: Box::new(source),
-        })
+    /// Layers the sources, lowest precedence first: the defaults, the TOML `file`, the
+    /// `TICKWIRE_<FIELD>` environment variables, and `overrides` (the flags: a serializable
+    /// value whose fields are named as `Config`'s, `None` ones left out); then validates.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            // The provider takes a missing file for an empty one: a named file must exist.
+            std::fs::metadata(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Checks ranges.
@@ -198,6 +217,9 @@ impl Config {
         }
         if self.shards == 0 || self.shards > 256 {
             return bad("shards", "must be 1..=256");
+        }
+        if self.io_threads == 0 || self.io_threads > 64 {
+            return bad("io_threads", "must be 1..=64");
         }
         if self.encode_threads == 0 || self.encode_threads > 64 {
             return bad("encode_threads", "must be 1..=64");
@@ -253,6 +275,35 @@ impl Config {
     /// Tick period.
     pub fn tick_period(&self) -> Duration {
         Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+}
+
+/// An address, or `off` (also `none`) for no address.
+mod address_or_off {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<SocketAddr>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(a) => s.collect_str(a),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.as_str() {
+            "off" | "none" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|_| {
+                serde::de::Error::custom(format!("{addr:?} is neither an address nor `off`"))
+            }),
+        }
     }
 }
 

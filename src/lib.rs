@@ -3,37 +3,45 @@
 //! # Layout
 //!
 //! ```text
-//!  clients ──WS frames──▶ ws task per connection ──inbound queue (crossbeam, bounded)──▶ shard thread
-//!          ◀────────────  (limits, pings, writes)  ◀──outbox (newest snapshot + bounded
-//!                                                     reliable queue, lock-free)───────── │
-//!                                                                                          ▼
-//!                                   every tick: drain inputs → Game::step → write_world →
-//!                                   per client: interest grid query → delta vs acked baseline
+//!              net (tokio runtime, --io-threads)                       sim (std threads)
+//!  clients ──▶ http accept ─/ws─▶ ws task per connection ──Inbound──▶ shard thread per shard
+//!              (head deadline)    admission, pings, signaling         (crossbeam, bounded)
+//!          ◀── WebSocket writes ◀──────────── outbox (newest snapshot   │ every tick: drain →
+//!                                              + reliable queue) ◀──────┘ Game::step → interest
+//!  peers  ◀═▶ webrtc driver thread (one UDP socket, str0m peers)          → delta per client
+//!              inputs ─────────────────────────────────────Inbound──▶   (+ encode threads)
 //! ```
 //!
-//! - [`server`]: [`server::Server`] starts the shard threads and the accept loop.
-//! - `http` / `ws`: the game port: `/healthz`, `/`, `/status.json` and the WebSocket on `/ws`.
-//! - [`webrtc`]: data channels negotiated over the WebSocket; one UDP port, one driver thread.
-//! - [`game`]: the trait a game implements; [`arena`] is the demo game.
-//! - [`interest`]: the spatial grid behind `--view-radius`.
-//! - [`config`]: the one config struct, from flags, env vars and TOML.
+//! Who owns what:
+//! - A **shard thread** ([`sim`]) owns its rooms: each game, its sessions, its snapshot history.
+//!   It never awaits, never blocks on a connection, and imports nothing of the network side.
+//! - The **tokio runtime** ([`net`]) owns the sockets: the accept loop, one task per
+//!   connection (the only reader of its outbox), the HTTP endpoints.
+//! - The **WebRTC driver thread** ([`net::webrtc`]) owns the UDP socket and every peer.
+//! - [`server`] starts all of them and owns shutdown.
 //!
-//! The network side never touches a game; a shard never awaits and never blocks on a
-//! connection. The wire protocol lives in the `tickwire-protocol` crate.
+//! The rest:
+//! - [`game`]: the trait a game implements; [`arena`] is the demo game.
+//! - [`config`]: the one config struct, from TOML, `TICKWIRE_*` variables and flags
+//!   ([`cli`]).
+//! - [`client`] and [`webrtc`]: the Rust client side (client, WebRTC offerer, upgrade machine,
+//!   bots), used by the `bots` command, tests and benches; no server code imports it.
+//!
+//! The wire protocol lives in the `tickwire-protocol` crate.
 
 #![warn(missing_docs)]
 
 pub mod arena;
+pub mod cli;
 pub mod config;
 pub mod game;
-mod http;
-pub mod interest;
+pub mod net;
 pub mod server;
-pub mod webrtc;
-mod ws;
+pub mod sim;
 
 pub use config::Config;
 pub use server::Server;
 
 pub mod bots;
 pub mod client;
+pub mod webrtc;

@@ -2,6 +2,7 @@
 
 mod generated_ts;
 mod harness;
+mod http;
 mod play;
 mod relay;
 mod server;

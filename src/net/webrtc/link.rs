@@ -3,8 +3,8 @@
 //! The WebSocket task stays the only reader of the connection's outbox. While the peer is open
 //! and has delivered something within the stall window, [`ConnRtc::is_active`] is true and the
 //! task sends snapshots through the driver instead of the WebSocket. Input packets that arrive
-//! on the data channels go from the driver to the shard (after the same size and rate limits
-//! as WebSocket frames); control frames come back here. Any failure (refused offer, open timeout, channel closed,
+//! on the data channels go from the driver to the shard (after the connection's admission, the
+//! same one its WebSocket frames pay); control frames come back here. Any failure (refused offer, open timeout, channel closed,
 //! stall) drops the peer, sends `Abandon` to the client, and leaves the session on the
 //! WebSocket: no frame of the session is tied to the peer, so nothing is lost but datagrams.
 
@@ -16,9 +16,9 @@ use tickwire_protocol::message::Signal;
 use tickwire_protocol::session::Channel;
 use tokio::sync::mpsc;
 
-use super::server::{Command, PeerEvent, PeerLink, RtcHandle};
-use crate::server::shard::ShardHandle;
-use crate::ws::RateLimit;
+use super::driver::{Command, PeerEvent, PeerLink, RtcHandle};
+use crate::net::admission::Admission;
+use crate::sim::ShardHandle;
 
 /// Offers closer together than this are refused (each one costs a DTLS handshake).
 pub(crate) const MIN_OFFER_INTERVAL: Duration = Duration::from_millis(500);
@@ -38,15 +38,6 @@ pub(crate) enum RtcWake {
     Event(PeerEvent),
     /// A control frame that came on a data channel.
     Frame(u32, Vec<u8>),
-}
-
-/// What the connection's limits are.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    /// Silence on open channels before falling back.
-    pub(crate) stall: Duration,
-    /// Sustained messages per second and burst.
-    pub(crate) rate: (u32, u32),
 }
 
 /// The upgrade state of one connection.
@@ -73,7 +64,7 @@ impl<'a> ConnRtc<'a> {
         handle: Option<&'a RtcHandle>,
         conn: u64,
         shard: &ShardHandle,
-        limits: Limits,
+        admission: Arc<Admission>,
     ) -> Self {
         let (etx, events) = mpsc::unbounded_channel();
         let (ftx, frames) = mpsc::channel(FRAME_QUEUE);
@@ -90,12 +81,7 @@ impl<'a> ConnRtc<'a> {
                 shard: shard.frames.clone(),
                 activity: activity.clone(),
                 epoch,
-                rate: limits.rate,
-                limit: Arc::new(std::sync::Mutex::new(RateLimit::new(
-                    limits.rate.0,
-                    limits.rate.1,
-                    Instant::now(),
-                ))),
+                admission: admission.clone(),
             },
             events,
             frames,
@@ -103,7 +89,7 @@ impl<'a> ConnRtc<'a> {
             activity,
             epoch,
             last_offer: None,
-            stall: limits.stall,
+            stall: admission.limits.stall,
             opened: 0,
         }
     }

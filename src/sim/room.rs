@@ -16,15 +16,13 @@ use tickwire_protocol::{
 };
 use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
-use super::IdMap;
+use super::interest::SpatialGrid;
 use super::outbox::Outbox;
-use super::stats::{ShardStats, thread_cpu_time};
+use super::stats::ShardStats;
+use super::thread::thread_cpu_time;
+use super::{ConnId, IdMap};
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
-use crate::interest::SpatialGrid;
 use std::time::Duration;
-
-/// Network connection id, unique on the server.
-pub(crate) type ConnId = u64;
 
 /// A connected client.
 #[derive(Debug)]

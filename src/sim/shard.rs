@@ -11,19 +11,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use rand_core::{RngCore as _, SeedableRng as _};
+use rand_xoshiro::SplitMix64;
 use tickwire_protocol::session::{
     ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
-use tokio_tungstenite::tungstenite::Bytes;
 
 use super::outbox::{Outbox, WakeBatch};
-use super::room::{ConnId, Member, Room, flush};
-use super::stats::{
-    ShardStats, set_thread_nice, set_thread_realtime, thread_cpu_time, thread_nice,
-};
-use super::{IdMap, TickClock};
+use super::room::{Member, Room, flush};
+use super::stats::{HistogramWriter, ShardStats};
+use super::thread::{set_thread_nice, set_thread_realtime, thread_cpu_time, thread_nice};
+use super::{ConnId, IdMap, TickClock};
 use crate::config::Config;
 use crate::game::GameFactory;
 
@@ -80,7 +81,10 @@ pub(crate) struct Shard {
     closed: Vec<ConnId>,
     next_client: u32,
     grace_ticks: u32,
-    seed: u64,
+    /// Seeds of the rooms' games.
+    seeds: SplitMix64,
+    tick_duration: HistogramWriter,
+    tick_cpu: HistogramWriter,
 }
 
 impl Shard {
@@ -107,6 +111,7 @@ impl Shard {
             .saturating_mul(u64::from(config.tick_rate))
             / 1000) as u32;
         let mut seed = [0u8; 8];
+        // Without an OS source, rooms still get distinct seeds, from a fixed start.
         let _ = getrandom::fill(&mut seed);
         let shard = Self {
             index,
@@ -128,7 +133,9 @@ impl Shard {
             closed: Vec::new(),
             next_client: 1,
             grace_ticks,
-            seed: u64::from_le_bytes(seed),
+            seeds: SplitMix64::seed_from_u64(u64::from_le_bytes(seed)),
+            tick_duration: HistogramWriter::default(),
+            tick_cpu: HistogramWriter::default(),
         };
         (
             shard,
@@ -185,11 +192,11 @@ impl Shard {
             }
             self.publish_counts();
             let ended = Instant::now();
-            self.stats.tick_duration.record(ended - started);
+            self.tick_duration
+                .record(&self.stats.tick_duration, ended - started);
             if let (Some(a), Some(b)) = (cpu_started, thread_cpu_time()) {
-                self.stats
-                    .tick_cpu
-                    .record(b.saturating_sub(a) + helpers_cpu);
+                self.tick_cpu
+                    .record(&self.stats.tick_cpu, b.saturating_sub(a) + helpers_cpu);
             }
             self.stats.ticks.fetch_add(1, Ordering::Relaxed);
             let next = self.clock.tick_start(tick + 1);
@@ -354,8 +361,7 @@ impl Shard {
             }
         };
         if !self.rooms.contains_key(&room_id) {
-            self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let game = self.factory.create(&room_name, self.seed);
+            let game = self.factory.create(&room_name, self.seeds.next_u64());
             let room = Room::new(
                 room_name.clone(),
                 game,

@@ -9,9 +9,9 @@
 //! ```
 //!
 //! Input packets, the bulk of what clients send, go from this thread straight into the
-//! shard's frame queue after the size and rate limits (a token bucket per connection that
-//! outlives its peers, with the WebSocket's settings); control frames go to the connection's task, which answers pings
-//! and signaling. The driver is woken (an eventfd write) only when it is parked: commands
+//! shard's frame queue after the connection's [`Admission`] (size and rate, the same bucket its
+//! WebSocket frames pay, so it outlives the connection's peers); control frames go to the
+//! connection's task, which answers pings and signaling. The driver is woken (an eventfd write) only when it is parked: commands
 //! sent while it works are drained in the same round.
 //!
 //! The thread owns every [`Rtc`]; nothing else touches them. Each call into a peer runs under
@@ -38,14 +38,14 @@ use str0m::config::DtlsCert;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
 use tickwire_protocol::session::Channel;
-use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
+use tickwire_protocol::{CloseReason, FRAME_CONTROL};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Bytes;
 
 use super::demux::{Demux, Route};
-use super::{EVENTS_LABEL, STATE_LABEL};
-use crate::server::shard::Inbound;
-use crate::ws::RateLimit;
+use crate::net::admission::Admission;
+use crate::sim::Inbound;
+use crate::webrtc::{EVENTS_LABEL, STATE_LABEL};
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -145,11 +145,9 @@ pub(crate) struct PeerLink {
     /// (the task's stall and idle checks read it).
     pub(crate) activity: Arc<AtomicU64>,
     pub(crate) epoch: Instant,
-    /// Rate limit: sustained messages per second and burst.
-    pub(crate) rate: (u32, u32),
-    /// The connection's bucket for data-channel messages, shared by its successive peers so
-    /// a new offer does not refill it. Only the driver thread locks it.
-    pub(crate) limit: Arc<std::sync::Mutex<RateLimit>>,
+    /// The connection's limits: every frame from its data channels is admitted here, and
+    /// the connection's task does not charge it again.
+    pub(crate) admission: Arc<Admission>,
 }
 
 /// Counters of the WebRTC side.
@@ -359,7 +357,6 @@ struct Peer {
     next_timeout: Instant,
     candidates: usize,
     conn: u64,
-    max_message_size: usize,
     /// Set when the peer should be dropped, with the reason.
     dead: Option<String>,
 }
@@ -621,7 +618,6 @@ impl Driver {
                 next_timeout: now,
                 candidates: 0,
                 conn,
-                max_message_size: self.cfg.max_message_size,
                 dead: None,
             },
         );
@@ -820,31 +816,7 @@ fn handle_event(p: &mut Peer, e: Event, stats: &RtcStats) {
             p.link
                 .activity
                 .fetch_max(at.as_micros() as u64, Ordering::Relaxed);
-            let violation = if d.data.len() > p.max_message_size {
-                Some(CloseReason::new(
-                    CloseCode::MESSAGE_TOO_LARGE,
-                    format!(
-                        "message of {} bytes exceeds {}",
-                        d.data.len(),
-                        p.max_message_size
-                    ),
-                ))
-            } else if !p
-                .link
-                .limit
-                .lock()
-                .is_ok_and(|mut l| l.allow(Instant::now()))
-            {
-                Some(CloseReason::new(
-                    CloseCode::RATE_LIMITED,
-                    format!(
-                        "more than {} messages/s (burst {}) on the data channels",
-                        p.link.rate.0, p.link.rate.1
-                    ),
-                ))
-            } else {
-                None
-            };
+            let violation = p.link.admission.admit(Instant::now(), d.data.len()).err();
             if let Some(reason) = violation {
                 let _ = p.link.events.send(PeerEvent::Violation {
                     generation: p.generation,

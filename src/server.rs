@@ -1,126 +1,23 @@
-//! The server: shard threads, the accept loop, and what they share.
-
-pub mod outbox;
-pub(crate) mod room;
-
-pub use room::LocalRoom;
-pub(crate) mod shard;
-pub mod stats;
+//! Process wiring: [`Server`] starts the simulation side (shard threads) and the network side
+//! (accept loop, WebRTC driver), and owns shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tickwire_protocol::session::TickTime;
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use self::shard::{Inbound, Shard, ShardHandle};
-use self::stats::{ServerStats, StatusReport};
 use crate::config::{Config, ConfigError};
 use crate::game::GameFactory;
-
-/// Hasher for ids the server hands out itself (connections, rooms), which no peer chooses:
-/// one multiply instead of SipHash on every inbound frame.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: the table's bucket bits and tag bits both come out well mixed.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// A map keyed by server-assigned ids.
-pub(crate) type IdMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
-
-/// The deadline schedule every shard follows: tick `n` starts at `t0 + n · period`.
-#[derive(Debug, Clone, Copy)]
-pub struct TickClock {
-    /// When tick 0 started.
-    pub t0: Instant,
-    /// Tick period.
-    pub period: Duration,
-}
-
-impl TickClock {
-    /// Start time of tick `n`.
-    pub fn tick_start(&self, n: u32) -> Instant {
-        self.t0 + self.period * n
-    }
-
-    /// The tick running at `at`, and how far into it.
-    pub fn tick_time(&self, at: Instant) -> TickTime {
-        let elapsed =
-            at.saturating_duration_since(self.t0).as_secs_f64() / self.period.as_secs_f64();
-        TickTime {
-            tick: elapsed.floor() as u32,
-            fraction: (elapsed.fract() * 65536.0) as u16,
-        }
-    }
-}
-
-/// What the network tasks share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Arc<Config>,
-    pub(crate) layout: Arc<Layout>,
-    pub(crate) clock: TickClock,
-    pub(crate) shards: Vec<ShardHandle>,
-    pub(crate) stats: ServerStats,
-    pub(crate) next_conn: AtomicU64,
-    pub(crate) started: Instant,
-    pub(crate) draining: AtomicBool,
-    /// The WebRTC driver, when `webrtc_udp` is set.
-    pub(crate) webrtc: Option<crate::webrtc::server::RtcHandle>,
-}
-
-impl Shared {
-    /// The shard hosting `room`.
-    pub(crate) fn shard_for(&self, room: &str) -> &ShardHandle {
-        // FNV-1a: stable across runs, so a room is always on the same shard.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in room.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        &self.shards[(h % self.shards.len() as u64) as usize]
-    }
-
-    /// A reading of every counter.
-    pub(crate) fn report(&self) -> StatusReport {
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        StatusReport {
-            uptime_s: self.started.elapsed().as_secs_f64(),
-            tick_rate: self.config.tick_rate,
-            connections: l(&self.stats.connections),
-            open_connections: l(&self.stats.open),
-            inbound_dropped: l(&self.stats.inbound_dropped),
-            bytes_out: l(&self.stats.bytes_out),
-            bytes_in: l(&self.stats.bytes_in),
-            closes: self.stats.closes(),
-            shards: self.shards.iter().map(|s| s.stats.report()).collect(),
-            webrtc: self.webrtc.as_ref().map(|w| w.report()),
-        }
-    }
-}
+use crate::net::Shared;
+use crate::net::stats::{ServerStats, StatusReport};
+use crate::net::webrtc;
+use crate::sim::shard::{self, Shard};
+use crate::sim::{Inbound, TickClock};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -146,9 +43,13 @@ pub enum ServerError {
 pub struct Server {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    /// Tells the shard threads to stop.
     stop: Arc<AtomicBool>,
     shard_threads: Vec<std::thread::JoinHandle<()>>,
-    accept: JoinHandle<()>,
+    /// Stops the accept loop.
+    stop_accepting: CancellationToken,
+    /// One task per accepted connection, from its request head to its close.
+    connections: TaskTracker,
 }
 
 impl Server {
@@ -172,7 +73,7 @@ impl Server {
         })?;
         let webrtc = match config.webrtc_udp {
             Some(bind) => Some(
-                crate::webrtc::server::start(crate::webrtc::server::DriverConfig {
+                webrtc::start(webrtc::DriverConfig {
                     bind,
                     public_ip: config.webrtc_public_ip,
                     max_peers: config.webrtc_max_peers,
@@ -211,6 +112,7 @@ impl Server {
             handles.push(handle);
         }
         let shared = Arc::new(Shared {
+            limits: crate::net::admission::Limits::new(&config),
             config,
             layout,
             clock,
@@ -222,16 +124,25 @@ impl Server {
             webrtc,
         });
         for s in &shared.shards {
+            // Ends when its shard stops.
             tokio::spawn(s.wakes.clone().dispatch());
         }
-        let accept = tokio::spawn(crate::http::accept_loop(listener, shared.clone()));
+        let stop_accepting = CancellationToken::new();
+        let connections = TaskTracker::new();
+        tokio::spawn(crate::net::http::accept_loop(
+            listener,
+            shared.clone(),
+            stop_accepting.clone(),
+            connections.clone(),
+        ));
         tracing::info!(%local_addr, shards = shared.shards.len(), tick_rate = shared.config.tick_rate, "tickwire listening");
         Ok(Server {
             shared,
             local_addr,
             stop,
             shard_threads,
-            accept,
+            stop_accepting,
+            connections,
         })
     }
 
@@ -256,18 +167,16 @@ impl Server {
     }
 
     /// Stops accepting, closes every client with `server_shutdown`, waits up to `grace` for
-    /// the closes to go out, and stops the shards.
+    /// the closes to go out (every connection's task to end), and stops the shards.
     pub async fn shutdown(self, grace: Duration) {
         self.shared.draining.store(true, Ordering::Release);
-        self.accept.abort();
+        self.stop_accepting.cancel();
         let reason = CloseReason::new(CloseCode::SERVER_SHUTDOWN, "server shutting down");
         for s in &self.shared.shards {
             let _ = s.control.send(Inbound::CloseAll(reason.clone()));
         }
-        let deadline = Instant::now() + grace;
-        while self.shared.stats.open.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.connections.close();
+        let _ = tokio::time::timeout(grace, self.connections.wait()).await;
         self.stop.store(true, Ordering::Release);
         if let Some(w) = self.shared.webrtc.as_ref() {
             w.stop();

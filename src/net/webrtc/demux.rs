@@ -122,7 +122,7 @@ impl<K: Copy + Eq + std::hash::Hash> Demux<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webrtc::stun::binding_request;
+    use crate::net::webrtc::stun::binding_request;
     use proptest::prelude::*;
 
     fn addr(port: u16) -> SocketAddr {

@@ -20,19 +20,21 @@ use tickwire_protocol::message::{ClientMessage, Pong, ServerMessage, Signal};
 use tickwire_protocol::session::Channel;
 use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::{
     WebSocketConfig, frame::coding::CloseCode as WsCloseCode,
 };
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
 
-use crate::server::Shared;
-use crate::server::outbox::{Next, Outbox};
-use crate::server::shard::{Inbound, ShardHandle};
-use crate::webrtc::link::{ConnRtc, Limits, RtcWake};
-use crate::webrtc::server::PeerEvent;
+use super::Shared;
+use super::admission::Admission;
+use super::webrtc::driver::PeerEvent;
+use super::webrtc::link::{ConnRtc, RtcWake};
+use crate::sim::outbox::{Next, Outbox};
+use crate::sim::{Inbound, ShardHandle};
 
 /// Buffers kept small: the 128 KiB defaults cost about 94 KB per connection.
 pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
@@ -50,38 +52,6 @@ enum Event {
     Read(Option<Result<Message, WsError>>),
     Rtc(RtcWake),
     Timer,
-}
-
-/// Token bucket over messages.
-#[derive(Debug)]
-pub(crate) struct RateLimit {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimit {
-    pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> Self {
-        Self {
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            last: now,
-        }
-    }
-
-    pub(crate) fn allow(&mut self, now: Instant) -> bool {
-        let dt = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 fn close_frame(reason: &CloseReason) -> Message {
@@ -106,6 +76,7 @@ async fn admit(
     ws: &mut WebSocketStream<TcpStream>,
     shared: &Shared,
     open: usize,
+    deadline: tokio::time::Instant,
 ) -> Result<(Vec<u8>, String), Option<CloseReason>> {
     let cfg = &shared.config;
     let refuse = |code, message: String| Err(Some(CloseReason::new(code, message)));
@@ -115,8 +86,7 @@ async fn admit(
     if shared.draining.load(Ordering::Acquire) {
         return refuse(CloseCode::SERVER_SHUTDOWN, "server is draining".into());
     }
-    let first =
-        tokio::time::timeout(Duration::from_millis(cfg.handshake_timeout_ms), ws.next()).await;
+    let first = tokio::time::timeout_at(deadline, ws.next()).await;
     let hello = match first {
         Err(_) => return refuse(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time".into()),
         Ok(Some(Ok(Message::Binary(b)))) => b,
@@ -145,30 +115,31 @@ async fn admit(
     }
 }
 
-/// Runs one WebSocket connection to its end.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let cfg = shared.config.clone();
+/// Runs one WebSocket connection to its end, from the answered upgrade: `rest` holds what the
+/// client sent after its request head, and the hello is due by `deadline`.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    rest: Vec<u8>,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    deadline: tokio::time::Instant,
+) {
+    let cfg = &shared.config;
     if cfg.socket_send_buffer > 0 {
         // A small kernel buffer bounds what a client that stops reading can hold up; the
         // outbox keeps only the newest snapshot beyond it.
         let _ = socket2::SockRef::from(&stream).set_send_buffer_size(cfg.socket_send_buffer);
     }
-    let handshake = Duration::from_millis(cfg.handshake_timeout_ms);
-    let accepted = tokio::time::timeout(
-        handshake,
-        accept_async_with_config(stream, Some(ws_config(cfg.max_message_size))),
-    );
-    let mut ws = match accepted.await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "websocket handshake failed");
-            return;
-        }
-        Err(_) => return,
-    };
+    let mut ws = WebSocketStream::from_partially_read(
+        stream,
+        rest,
+        Role::Server,
+        Some(ws_config(cfg.max_message_size)),
+    )
+    .await;
     shared.stats.connections.fetch_add(1, Ordering::Relaxed);
     let open = shared.stats.open.fetch_add(1, Ordering::Relaxed) + 1;
-    run(&mut ws, peer, &shared, open as usize).await;
+    run(&mut ws, peer, shared, open as usize, deadline).await;
     shared.stats.open.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -177,9 +148,10 @@ async fn run(
     peer: SocketAddr,
     shared: &Arc<Shared>,
     open: usize,
+    deadline: tokio::time::Instant,
 ) {
     let cfg = &shared.config;
-    let admitted = match admit(ws, shared, open).await {
+    let admitted = match admit(ws, shared, open, deadline).await {
         Ok(a) => a,
         Err(Some(reason)) => return refuse(ws, reason, shared).await,
         Err(None) => return,
@@ -203,10 +175,11 @@ async fn run(
     // One task, one loop: write what the outbox has (reliable first), read what the client
     // sends, ping, and watch for idleness. A violation stops reading and queues the close; the
     // loop then sends what is queued and the close frame, and ends.
-    let write_timeout = Duration::from_millis(cfg.write_timeout_ms);
-    let idle = Duration::from_millis(cfg.idle_timeout_ms);
-    let mut limit = RateLimit::new(cfg.client_rate_limit, cfg.client_rate_burst, Instant::now());
-    let heartbeat = Duration::from_millis(cfg.heartbeat_ms);
+    let admission = Arc::new(Admission::new(shared.limits, Instant::now()));
+    let limits = admission.limits;
+    let write_timeout = limits.write;
+    let idle = limits.idle;
+    let heartbeat = limits.heartbeat;
     // One timer for heartbeat and idleness, moved only when it fires: re-arming a timer per
     // message would cost more than reading the message.
     let mut last_seen = Instant::now();
@@ -216,17 +189,10 @@ async fn run(
     let mut reading = true;
     // The WebRTC upgrade, if the client asks for one: snapshots go through it while it is
     // active; everything else stays on this WebSocket.
-    let mut rtc = ConnRtc::new(
-        shared.webrtc.as_ref(),
-        conn,
-        &shard,
-        Limits {
-            stall: cfg.webrtc_stall(),
-            rate: (cfg.client_rate_limit, cfg.client_rate_burst),
-        },
-    );
+    let mut rtc = ConnRtc::new(shared.webrtc.as_ref(), conn, &shard, admission.clone());
     let mut ctx = FrameCtx {
         shared,
+        admission: &admission,
         shard: &shard,
         outbox: &outbox,
         conn,
@@ -273,7 +239,7 @@ async fn run(
                         match rtc.accept_frame(now, generation, frame) {
                             Some(frame) => {
                                 last_seen = now;
-                                ctx.inbound(Bytes::from(frame), now, &mut limit, &mut rtc, true)
+                                ctx.inbound(Bytes::from(frame), now, &mut rtc, true)
                             }
                             None => Ok(()),
                         }
@@ -366,7 +332,7 @@ async fn run(
                         CloseReason::new(CloseCode::MALFORMED, format!("websocket: {e}"))
                     }
                     Some(Ok(Message::Binary(frame))) => {
-                        match ctx.inbound(frame, now, &mut limit, &mut rtc, false) {
+                        match ctx.inbound(frame, now, &mut rtc, false) {
                             Ok(()) => continue,
                             Err(reason) => reason,
                         }
@@ -427,6 +393,7 @@ fn wake_at(
 /// What handling a client frame needs, whichever transport it came on.
 struct FrameCtx<'a> {
     shared: &'a Shared,
+    admission: &'a Admission,
     shard: &'a ShardHandle,
     outbox: &'a Outbox,
     conn: u64,
@@ -434,41 +401,23 @@ struct FrameCtx<'a> {
 
 impl FrameCtx<'_> {
     /// Takes one frame from the client (WebSocket message or data-channel message): counts
-    /// it, applies the rate and size limits, answers pings, handles signaling, and hands
-    /// everything else to the shard. A ping that came on a data channel is answered on one,
-    /// so the clock sync measures the path the snapshots take. `Err` is the reason to close
-    /// the connection.
+    /// it, admits it (size and rate, unless the driver already did for a data-channel frame),
+    /// answers pings, handles signaling, and hands everything else to the shard. A ping that
+    /// came on a data channel is answered on one, so the clock sync measures the path the
+    /// snapshots take. `Err` is the reason to close the connection.
     fn inbound(
         &mut self,
         frame: Bytes,
         now: Instant,
-        limit: &mut RateLimit,
         rtc: &mut ConnRtc<'_>,
         via_rtc: bool,
     ) -> Result<(), CloseReason> {
-        let cfg = &self.shared.config;
         self.shared
             .stats
             .bytes_in
             .fetch_add(frame.len() as u64, Ordering::Relaxed);
-        if frame.len() > cfg.max_message_size {
-            return Err(CloseReason::new(
-                CloseCode::MESSAGE_TOO_LARGE,
-                format!(
-                    "message of {} bytes exceeds {}",
-                    frame.len(),
-                    cfg.max_message_size
-                ),
-            ));
-        }
-        if !limit.allow(now) {
-            return Err(CloseReason::new(
-                CloseCode::RATE_LIMITED,
-                format!(
-                    "more than {} messages/s (burst {})",
-                    cfg.client_rate_limit, cfg.client_rate_burst
-                ),
-            ));
+        if !via_rtc {
+            self.admission.admit(now, frame.len())?;
         }
         match intercept(&frame) {
             Some(ClientMessage::Ping { client_time_us }) => {
@@ -536,20 +485,5 @@ fn intercept(frame: &[u8]) -> Option<ClientMessage> {
     match ClientMessage::decode(frame) {
         Ok(m @ (ClientMessage::Ping { .. } | ClientMessage::Signal(_))) => Some(m),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_limit_allows_burst_then_rate() {
-        let t0 = Instant::now();
-        let mut r = RateLimit::new(10, 5, t0);
-        assert!((0..5).all(|_| r.allow(t0)));
-        assert!(!r.allow(t0));
-        assert!(r.allow(t0 + Duration::from_millis(100)));
-        assert!(!r.allow(t0 + Duration::from_millis(100)));
     }
 }

@@ -1,0 +1,698 @@
+//! The `tickwire` command line for any game: `tickwire::cli::run(factory)` is a whole binary.
+//!
+//! - `serve` (the default): the server, configured by every [`Config`] field from a TOML file
+//!   (`--config FILE`, or `TICKWIRE_CONFIG`), `TICKWIRE_<FIELD>` variables and `--<field>`
+//!   flags, in that order of precedence.
+//! - `bots`: a swarm of bots against a server, reporting what they measured.
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     tickwire::cli::run(tickwire::arena::ArenaFactory)
+//! }
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError, LogFormat};
+use crate::game::GameFactory;
+use crate::server::{Server, ServerError};
+
+/// Runs the command line for `factory`'s game: parses the arguments, runs the command, and
+/// reports a failure on stderr.
+pub fn run(factory: impl GameFactory + 'static) -> ExitCode {
+    match run_with(Cli::parse(), Arc::new(factory)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                source = s.source();
+            }
+            #[expect(
+                clippy::print_stderr,
+                reason = "the command's own failure, before or without logs"
+            )]
+            {
+                eprintln!("tickwire: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The server did not start.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// The bot swarm failed.
+    #[error("bots: {0}")]
+    Bots(String),
+    /// The async runtime could not start.
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+fn run_with(cli: Cli, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
+        Command::Serve(args) => {
+            let config = args.load()?;
+            init_logs(config.log_format);
+            runtime(config.io_threads)?.block_on(serve(config, factory))
+        }
+        Command::Bots(args) => {
+            init_logs(LogFormat::Text);
+            // The swarm decodes for thousands of clients: every core.
+            runtime(0)?.block_on(bots(args))
+        }
+    }
+}
+
+/// A runtime with `threads` workers; 1 is a current-thread runtime, 0 one per core.
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, CliError> {
+    let mut builder = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if threads > 1 {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build().map_err(CliError::Runtime)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tickwire",
+    version,
+    about = "Authoritative multiplayer game state server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(Box<ServeArgs>),
+    /// Run a swarm of bots against a server and report what they measured.
+    Bots(BotsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct BotsArgs {
+    /// Server WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
+    url: String,
+    /// Number of bots.
+    #[arg(long, default_value_t = 100)]
+    bots: usize,
+    /// Measurement length in seconds (after the warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Inputs per bot per second.
+    #[arg(long, default_value_t = 20.0)]
+    input_hz: f64,
+    /// Warm-up in seconds, not measured.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Room to join.
+    #[arg(long, default_value = "arena")]
+    room: String,
+    /// Transport: ws, or webrtc (data channels, falling back to the WebSocket).
+    #[arg(long, default_value = "ws")]
+    transport: crate::bots::Transport,
+    /// Local IP the WebRTC bots' UDP sockets bind (port 0).
+    #[arg(long, default_value = "127.0.0.1")]
+    webrtc_local_ip: IpAddr,
+    /// Seed of the bots' directions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Longest wait, in ms, for an input to carry a snapshot's ack before the ack goes alone
+    /// [default: the client session's: as long as the ack still reaches the server before the
+    /// same tick, at most 33].
+    #[arg(long)]
+    ack_delay_ms: Option<f64>,
+    /// Print one JSON line instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `serve`'s flags: one per [`Config`] field, named as the field, each overriding the
+/// `TICKWIRE_<FIELD>` variable, which overrides the TOML file. Unset flags are left out.
+#[derive(Debug, Args, Clone, Default, Serialize)]
+struct ServeArgs {
+    /// TOML file with any `Config` field.
+    #[arg(long, env = "TICKWIRE_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    #[serde(flatten)]
+    #[command(flatten)]
+    fields: ConfigFlags,
+}
+
+impl ServeArgs {
+    fn load(&self) -> Result<Config, ConfigError> {
+        Config::load(self.config.as_deref(), &self.fields)
+    }
+}
+
+#[derive(Debug, Args, Clone, Default, Serialize)]
+struct ConfigFlags {
+    /// Address for HTTP and WebSocket (`/ws`). Default `127.0.0.1:7777`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Simulation ticks per second. Default 30.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    tick_rate: Option<u16>,
+    /// View radius in world units for interest management; `None` (default): everyone sees
+    /// everything in the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    view_radius: Option<f32>,
+    /// Simulation threads; rooms are spread over them by name. Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    shards: Option<usize>,
+    /// Threads a shard uses to encode the snapshots of one large room (128 clients or more), itself
+    /// included. Default: the number of CPUs, at most 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    encode_threads: Option<usize>,
+    /// Nice value the shard threads (and their encode threads) run at, -20..=19. Default -10.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, allow_negative_numbers = true)]
+    shard_nice: Option<i32>,
+    /// Run the shard threads (and their encode threads) under `SCHED_FIFO` at the lowest real-time
+    /// priority instead of `shard_nice`. Default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    shard_realtime: Option<bool>,
+    /// Threads of the async runtime that runs WebSocket and HTTP. Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    io_threads: Option<usize>,
+    /// Log format. Default text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Most clients in one room. Default 2000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_clients_per_room: Option<usize>,
+    /// Most open connections on the server. Default 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// How long a dropped client's player is kept for it to resume, in ms. Default 30,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    resume_grace_ms: Option<u64>,
+    /// Time allowed between the TCP accept and the hello, in ms. Default 5,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    handshake_timeout_ms: Option<u64>,
+    /// A connection with nothing received for this long is closed, in ms. Default 15,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    idle_timeout_ms: Option<u64>,
+    /// Interval of WebSocket pings from the server, in ms. Default 5,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    heartbeat_ms: Option<u64>,
+    /// A single write to a client that takes longer than this closes it, in ms. Default 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    write_timeout_ms: Option<u64>,
+    /// Largest message accepted from a client, in bytes. Default 65,536.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_message_size: Option<usize>,
+    /// Sustained messages per second a client may send. Default 120.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    client_rate_limit: Option<u32>,
+    /// Messages a client may send in a burst above the rate. Default 240.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    client_rate_burst: Option<u32>,
+    /// Reliable frames (events, control) queued per client before it is closed as a slow consumer.
+    /// Default 256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    reliable_queue: Option<usize>,
+    /// Frames queued from the network to one shard before new ones are dropped. Default 65,536.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    inbound_queue: Option<usize>,
+    /// Snapshots remembered per client as delta baselines. Default 32.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    history: Option<usize>,
+    /// Kernel send buffer per WebSocket, in bytes (0 keeps the OS default). Default 65,536.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    socket_send_buffer: Option<usize>,
+    /// The one UDP address every WebRTC peer uses; `None` turns WebRTC off (offers are answered
+    /// with `Abandon` and clients stay on the WebSocket); `off` in TOML, the environment or the
+    /// flag. Default `127.0.0.1:7778`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_udp: Option<String>,
+    /// IP advertised in the WebRTC host candidate, for a wildcard bind or behind 1:1 NAT; `None`
+    /// advertises the bound address. Default `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_public_ip: Option<IpAddr>,
+    /// Time from a client's offer to both data channels open; past it the peer is dropped
+    /// (unfinished DTLS handshakes included) and the client stays on the WebSocket, in ms. Default
+    /// 5,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_open_timeout_ms: Option<u64>,
+    /// An open peer that delivers nothing for this long is dropped and the session goes on over the
+    /// WebSocket, in ms. Default `None`: two thirds of the history (711 ms at 30 Hz with 32
+    /// snapshots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_stall_ms: Option<u64>,
+    /// Most WebRTC peers at once. Default 4,096.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_max_peers: Option<usize>,
+    /// Most WebRTC peers still negotiating (offer answered, channels not open). Default 256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_max_pending: Option<usize>,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (a test running the command twice) keeps the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn bots(args: BotsArgs) -> Result<(), CliError> {
+    let cfg = crate::bots::BotConfig {
+        url: args.url,
+        bots: args.bots,
+        seconds: args.seconds,
+        input_hz: args.input_hz,
+        warmup_seconds: args.warmup,
+        room: args.room,
+        seed: args.seed,
+        transport: args.transport,
+        webrtc: crate::webrtc::WebRtcConfig {
+            local_ip: args.webrtc_local_ip,
+            ..crate::webrtc::WebRtcConfig::default()
+        },
+        ack_delay_ms: args.ack_delay_ms,
+        ..crate::bots::BotConfig::default()
+    };
+    let report = crate::bots::run_swarm(&cfg)
+        .await
+        .map_err(|e| CliError::Bots(e.to_string()))?;
+    let line = serde_json::to_string(&report).map_err(|e| CliError::Bots(e.to_string()))?;
+    if args.json {
+        #[expect(clippy::print_stdout, reason = "the report is the command's output")]
+        {
+            println!("{line}");
+        }
+    } else {
+        tracing::info!(report = %line, "swarm finished");
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
+    let server = Server::start(config, factory).await?;
+    tracing::info!(
+        "open http://{}/ for status; game clients connect to ws://{}/ws",
+        server.local_addr(),
+        server.local_addr()
+    );
+    if let Some(udp) = server.webrtc_addr() {
+        tracing::info!(%udp, "webrtc peers share this udp port");
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Per field: its value in the TOML file, in `TICKWIRE_<FIELD>`, and as a flag, then what
+    /// each of the three gives once loaded (as the field serializes).
+    fn sources() -> Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        [Value; 3],
+    )> {
+        vec![
+            (
+                "listen",
+                "\"127.0.0.1:9101\"",
+                "127.0.0.1:9102",
+                "127.0.0.1:9103",
+                [
+                    json!("127.0.0.1:9101"),
+                    json!("127.0.0.1:9102"),
+                    json!("127.0.0.1:9103"),
+                ],
+            ),
+            (
+                "tick_rate",
+                "40",
+                "50",
+                "60",
+                [json!(40), json!(50), json!(60)],
+            ),
+            (
+                "view_radius",
+                "100.0",
+                "200",
+                "300.5",
+                [json!(100.0), json!(200.0), json!(300.5)],
+            ),
+            ("shards", "2", "3", "4", [json!(2), json!(3), json!(4)]),
+            (
+                "encode_threads",
+                "2",
+                "3",
+                "4",
+                [json!(2), json!(3), json!(4)],
+            ),
+            (
+                "shard_nice",
+                "-5",
+                "-6",
+                "-7",
+                [json!(-5), json!(-6), json!(-7)],
+            ),
+            (
+                "shard_realtime",
+                "true",
+                "false",
+                "true",
+                [json!(true), json!(false), json!(true)],
+            ),
+            ("io_threads", "2", "3", "4", [json!(2), json!(3), json!(4)]),
+            (
+                "log_format",
+                "\"json\"",
+                "text",
+                "json",
+                [json!("json"), json!("text"), json!("json")],
+            ),
+            (
+                "max_clients_per_room",
+                "11",
+                "12",
+                "13",
+                [json!(11), json!(12), json!(13)],
+            ),
+            (
+                "max_connections",
+                "21",
+                "22",
+                "23",
+                [json!(21), json!(22), json!(23)],
+            ),
+            (
+                "resume_grace_ms",
+                "1001",
+                "1002",
+                "1003",
+                [json!(1001), json!(1002), json!(1003)],
+            ),
+            (
+                "handshake_timeout_ms",
+                "1101",
+                "1102",
+                "1103",
+                [json!(1101), json!(1102), json!(1103)],
+            ),
+            (
+                "idle_timeout_ms",
+                "1201",
+                "1202",
+                "1203",
+                [json!(1201), json!(1202), json!(1203)],
+            ),
+            (
+                "heartbeat_ms",
+                "1301",
+                "1302",
+                "1303",
+                [json!(1301), json!(1302), json!(1303)],
+            ),
+            (
+                "write_timeout_ms",
+                "1401",
+                "1402",
+                "1403",
+                [json!(1401), json!(1402), json!(1403)],
+            ),
+            (
+                "max_message_size",
+                "2001",
+                "2002",
+                "2003",
+                [json!(2001), json!(2002), json!(2003)],
+            ),
+            (
+                "client_rate_limit",
+                "31",
+                "32",
+                "33",
+                [json!(31), json!(32), json!(33)],
+            ),
+            (
+                "client_rate_burst",
+                "41",
+                "42",
+                "43",
+                [json!(41), json!(42), json!(43)],
+            ),
+            (
+                "reliable_queue",
+                "51",
+                "52",
+                "53",
+                [json!(51), json!(52), json!(53)],
+            ),
+            (
+                "inbound_queue",
+                "61",
+                "62",
+                "63",
+                [json!(61), json!(62), json!(63)],
+            ),
+            (
+                "history",
+                "33",
+                "34",
+                "35",
+                [json!(33), json!(34), json!(35)],
+            ),
+            (
+                "socket_send_buffer",
+                "4001",
+                "4002",
+                "4003",
+                [json!(4001), json!(4002), json!(4003)],
+            ),
+            (
+                "webrtc_udp",
+                "\"127.0.0.1:9201\"",
+                "off",
+                "127.0.0.1:9203",
+                [
+                    json!("127.0.0.1:9201"),
+                    json!("off"),
+                    json!("127.0.0.1:9203"),
+                ],
+            ),
+            (
+                "webrtc_public_ip",
+                "\"192.0.2.1\"",
+                "192.0.2.2",
+                "192.0.2.3",
+                [json!("192.0.2.1"), json!("192.0.2.2"), json!("192.0.2.3")],
+            ),
+            (
+                "webrtc_open_timeout_ms",
+                "1501",
+                "1502",
+                "1503",
+                [json!(1501), json!(1502), json!(1503)],
+            ),
+            (
+                "webrtc_stall_ms",
+                "101",
+                "102",
+                "103",
+                [json!(101), json!(102), json!(103)],
+            ),
+            (
+                "webrtc_max_peers",
+                "71",
+                "72",
+                "73",
+                [json!(71), json!(72), json!(73)],
+            ),
+            (
+                "webrtc_max_pending",
+                "81",
+                "82",
+                "83",
+                [json!(81), json!(82), json!(83)],
+            ),
+        ]
+    }
+
+    fn field(config: &Config, name: &str) -> Value {
+        serde_json::to_value(config).expect("a config serializes")[name].clone()
+    }
+
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(argv).expect("the flags parse");
+        match cli.command {
+            None => cli.serve,
+            Some(Command::Serve(a)) => *a,
+            Some(Command::Bots(_)) => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn every_field_comes_from_toml_then_env_then_flag() {
+        let rows = sources();
+        let covered: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let Value::Object(all) = serde_json::to_value(Config::default()).unwrap() else {
+            panic!("a config serializes to an object");
+        };
+        let mut fields: Vec<&str> = all.keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        let mut sorted = covered.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, fields, "every Config field has a row here");
+
+        for (name, toml, env, flag, [from_toml, from_env, from_flag]) in rows {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("tickwire.toml", &format!("{name} = {toml}\n"))?;
+                let path = "--config=tickwire.toml";
+                let toml_only = serve_args(&["tickwire", path]).load();
+                assert_eq!(
+                    field(&toml_only.expect(name), name),
+                    from_toml,
+                    "{name} from TOML"
+                );
+
+                jail.set_env(format!("TICKWIRE_{}", name.to_uppercase()), env);
+                let with_env = serve_args(&["tickwire", path]).load();
+                assert_eq!(
+                    field(&with_env.expect(name), name),
+                    from_env,
+                    "{name} from env"
+                );
+
+                let flag_name = format!("--{}", name.replace('_', "-"));
+                let with_flag = serve_args(&["tickwire", "serve", path, &flag_name, flag]).load();
+                assert_eq!(
+                    field(&with_flag.expect(name), name),
+                    from_flag,
+                    "{name} from flag"
+                );
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_source() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tickwire.toml", "tick_rate = \"fast\"\n")?;
+            let err = serve_args(&["tickwire", "--config", "tickwire.toml"])
+                .load()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("tick_rate") && err.contains("tickwire.toml"),
+                "{err}"
+            );
+            jail.create_file("tickwire.toml", "")?;
+            jail.set_env("TICKWIRE_TICKRATE", "60");
+            let err = serve_args(&["tickwire", "--config", "tickwire.toml"])
+                .load()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("tickrate"),
+                "an unknown variable is refused: {err}"
+            );
+            Ok(())
+        });
+        let missing = serve_args(&["tickwire", "--config", "/nonexistent/tickwire.toml"]).load();
+        assert!(matches!(missing, Err(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn no_source_gives_the_defaults() {
+        figment::Jail::expect_with(|_| {
+            assert_eq!(serve_args(&["tickwire"]).load().unwrap(), Config::default());
+            Ok(())
+        });
+    }
+}

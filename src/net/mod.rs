@@ -1,0 +1,87 @@
+//! The network side: the game port's HTTP endpoints, the WebSocket transport, and the WebRTC
+//! driver with its signaling.
+//!
+//! ```text
+//!  TCP accept ──▶ http (request head, routes) ──/ws──▶ ws task per connection ──▶ sim shard
+//!                                                         │ signaling        ▲ frames (inputs)
+//!                                                         ▼                  │
+//!                                  webrtc driver thread (one UDP socket, every peer)
+//! ```
+//!
+//! - [`http`]: the accept loop on the tokio runtime; reads each request head under one
+//!   deadline, serves `/healthz`, `/`, `/status.json` and `/play`, and hands `/ws` upgrades to
+//!   [`ws`].
+//! - [`ws`]: one task per WebSocket connection, the only reader of its outbox; answers clock
+//!   pings, carries signaling, and sends snapshots on the data channel while one is open.
+//! - [`admission`]: one per connection: message size, rate and timeouts, paid once per frame
+//!   whichever transport it came on.
+//! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
+//!   connection's side of the upgrade.
+//! - [`stats`]: the network counters and the reading that `/status.json` serves.
+//!
+//! This side never touches a game or a world: it moves frames between sockets and the shards'
+//! queues and outboxes.
+
+pub(crate) mod admission;
+pub(crate) mod http;
+pub mod stats;
+pub mod webrtc;
+pub(crate) mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use tickwire_protocol::Layout;
+
+use self::stats::{ServerStats, StatusReport};
+use crate::config::Config;
+use crate::sim::{ShardHandle, TickClock};
+
+/// What the network tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Arc<Config>,
+    /// Every connection's limits, from the config.
+    pub(crate) limits: admission::Limits,
+    pub(crate) layout: Arc<Layout>,
+    pub(crate) clock: TickClock,
+    pub(crate) shards: Vec<ShardHandle>,
+    pub(crate) stats: ServerStats,
+    pub(crate) next_conn: AtomicU64,
+    pub(crate) started: Instant,
+    pub(crate) draining: AtomicBool,
+    /// The WebRTC driver, when `webrtc_udp` is set.
+    pub(crate) webrtc: Option<webrtc::RtcHandle>,
+}
+
+impl Shared {
+    /// The shard hosting `room`.
+    pub(crate) fn shard_for(&self, room: &str) -> &ShardHandle {
+        // FNV-1a: stable across runs, so a room is always on the same shard.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in room.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        &self.shards[(h % self.shards.len() as u64) as usize]
+    }
+
+    /// A reading of every counter.
+    pub(crate) fn report(&self) -> StatusReport {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StatusReport {
+            uptime_s: self.started.elapsed().as_secs_f64(),
+            tick_rate: self.config.tick_rate,
+            tcp_accepted: l(&self.stats.accepted),
+            tcp_open: l(&self.stats.tcp_open),
+            connections: l(&self.stats.connections),
+            open_connections: l(&self.stats.open),
+            inbound_dropped: l(&self.stats.inbound_dropped),
+            bytes_out: l(&self.stats.bytes_out),
+            bytes_in: l(&self.stats.bytes_in),
+            closes: self.stats.closes(),
+            shards: self.shards.iter().map(|s| s.stats.report()).collect(),
+            webrtc: self.webrtc.as_ref().map(|w| w.report()),
+        }
+    }
+}

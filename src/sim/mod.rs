@@ -1,0 +1,69 @@
+//! The simulation side: shard threads, their rooms, the outboxes they fill, and their counters.
+//!
+//! ```text
+//!  net ──Inbound (crossbeam: control unbounded, frames bounded)──▶ shard thread
+//!                                                                    │ every tick, per room:
+//!                                                                    │  drain → Game::step →
+//!                                                                    │  interest → encode
+//!  net ◀──Outbox (newest snapshot + bounded reliable queue)──────────┘  (+ encode threads)
+//! ```
+//!
+//! - [`shard`]: one std thread per shard; it owns its rooms and ticks them on a deadline
+//!   schedule ([`TickClock`]). Large rooms borrow short-lived encode threads within a tick.
+//! - `room`: one game, its members and parked sessions, and the per-client snapshots;
+//!   [`LocalRoom`] is the same room without a network, for benches and tests.
+//! - [`outbox`]: what a shard hands a connection, and the one wake-up per tick
+//!   ([`outbox::WakeBatch`]) that the network side runs.
+//! - [`interest`]: the spatial grid behind `--view-radius`.
+//! - [`stats`]: the shards' counters and tick histograms; [`thread`] sets the shard threads'
+//!   priority and reads their CPU time.
+//!
+//! Nothing here imports the network side: the shard sees frames, outboxes and connection ids,
+//! never a socket, and it never awaits or blocks on a connection.
+
+pub mod interest;
+pub mod outbox;
+pub(crate) mod room;
+pub(crate) mod shard;
+pub mod stats;
+pub(crate) mod thread;
+
+use std::time::{Duration, Instant};
+
+use tickwire_protocol::session::TickTime;
+
+pub use room::LocalRoom;
+pub(crate) use shard::{Inbound, ShardHandle};
+
+/// Network connection id, unique on the server.
+pub type ConnId = u64;
+
+/// A map keyed by ids the server hands out itself (connections, rooms), which no peer chooses:
+/// a multiply-based hash instead of SipHash on every inbound frame.
+pub(crate) type IdMap<K, V> = rustc_hash::FxHashMap<K, V>;
+
+/// The deadline schedule every shard follows: tick `n` starts at `t0 + n · period`.
+#[derive(Debug, Clone, Copy)]
+pub struct TickClock {
+    /// When tick 0 started.
+    pub t0: Instant,
+    /// Tick period.
+    pub period: Duration,
+}
+
+impl TickClock {
+    /// Start time of tick `n`.
+    pub fn tick_start(&self, n: u32) -> Instant {
+        self.t0 + self.period * n
+    }
+
+    /// The tick running at `at`, and how far into it.
+    pub fn tick_time(&self, at: Instant) -> TickTime {
+        let elapsed =
+            at.saturating_duration_since(self.t0).as_secs_f64() / self.period.as_secs_f64();
+        TickTime {
+            tick: elapsed.floor() as u32,
+            fraction: (elapsed.fract() * 65536.0) as u16,
+        }
+    }
+}
