@@ -386,6 +386,7 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+#[expect(clippy::result_large_err, reason = "the closures return figment::Jail's own error type")]
 mod tests {
     use serde_json::{Value, json};
 
