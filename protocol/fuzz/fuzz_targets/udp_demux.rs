@@ -13,11 +13,11 @@ use libfuzzer_sys::fuzz_target;
 
 // `demux.rs` reaches the parser as `super::stun`: both sit at this crate's root.
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../../src/webrtc/stun.rs"]
+#[path = "../../../src/net/webrtc/stun.rs"]
 mod stun;
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../../src/webrtc/demux.rs"]
+#[path = "../../../src/net/webrtc/demux.rs"]
 mod demux;
 
 use demux::{Demux, Route};
