@@ -13,6 +13,8 @@
 # BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
 # clients on other machines would; without it the swarm and the server compete for them.
 # IO_NICE=N renices the server's network thread (its main thread), leaving the shards ahead.
+# TICKWIRE_BIN=PATH runs that server binary instead of building this tree's (to compare two
+# builds in one window); BOTS_BIN=PATH runs the swarm from that binary (default: the server's).
 #
 # Scenarios of the README:
 #   benches/load.sh --bots 100 --seconds 20
@@ -37,8 +39,11 @@ if [ "$port" = 0 ]; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 fi
 
-cargo build --release --quiet
-bin=target/release/tickwire
+if [ -z "${TICKWIRE_BIN:-}" ]; then
+    cargo build --release --quiet
+fi
+bin=${TICKWIRE_BIN:-target/release/tickwire}
+bots_bin=${BOTS_BIN:-$bin}
 log=$(mktemp)
 "$bin" --listen "127.0.0.1:$port" --webrtc-udp 127.0.0.1:0 "$@" >"$log" 2>&1 &
 server=$!
@@ -55,7 +60,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }
 swarm_cpu() { awk '{print $14 + $15}' "/proc/$swarm/stat"; }
 warmup=2
-${BOTS_NICE:+nice -n $BOTS_NICE} "$bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
+${BOTS_NICE:+nice -n $BOTS_NICE} "$bots_bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
     --transport "$transport" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
