@@ -386,7 +386,10 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
-#[expect(clippy::result_large_err, reason = "the closures return figment::Jail's own error type")]
+#[expect(
+    clippy::result_large_err,
+    reason = "the closures return figment::Jail's own error type"
+)]
 mod tests {
     use serde_json::{Value, json};
 

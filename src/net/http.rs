@@ -34,6 +34,12 @@ const MAX_HEADERS: usize = 32;
 const PLAY_HTML: &str = include_str!("../../client-ts/demo/play.html");
 const PLAY_JS: &str = include_str!("../../client-ts/dist/demo.js");
 
+/// Embedded files: path, content type, body.
+const ASSETS: [(&str, &str, &str); 2] = [
+    ("/play", "text/html; charset=utf-8", PLAY_HTML),
+    ("/play/demo.js", "text/javascript; charset=utf-8", PLAY_JS),
+];
+
 /// Accepts connections until `stop` is cancelled; each one runs as a task in `tasks`.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -225,23 +231,10 @@ async fn handle(
             let body = serde_json::to_vec(&shared.report()).unwrap_or_default();
             respond(&mut stream, 200, "application/json", &body).await
         }
-        ("GET", "/play") => {
-            respond(
-                &mut stream,
-                200,
-                "text/html; charset=utf-8",
-                PLAY_HTML.as_bytes(),
-            )
-            .await
-        }
-        ("GET", "/play/demo.js") => {
-            respond(
-                &mut stream,
-                200,
-                "text/javascript; charset=utf-8",
-                PLAY_JS.as_bytes(),
-            )
-            .await
+        ("GET", path)
+            if let Some((_, content_type, body)) = ASSETS.iter().find(|a| a.0 == path) =>
+        {
+            respond(&mut stream, 200, content_type, body.as_bytes()).await
         }
         ("GET", "/") => {
             let body = status_page(shared);

@@ -210,11 +210,7 @@ async fn run(
                 let n = f.len();
                 if rtc.send(Channel::Unreliable, f.clone()) {
                     outbox.recycle(f);
-                    outbox.add_sent(n);
-                    shared
-                        .stats
-                        .bytes_out
-                        .fetch_add(n as u64, Ordering::Relaxed);
+                    count_sent(shared, &outbox, n);
                     continue;
                 }
                 // The driver is gone: this one goes on the WebSocket.
@@ -256,11 +252,7 @@ async fn run(
                 outbox.recycle(f);
                 match send_within(ws, msg, write_timeout).await {
                     Ok(Ok(())) => {
-                        outbox.add_sent(n);
-                        shared
-                            .stats
-                            .bytes_out
-                            .fetch_add(n as u64, Ordering::Relaxed);
+                        count_sent(shared, &outbox, n);
                         continue;
                     }
                     Ok(Err(_)) => break,
@@ -352,6 +344,15 @@ async fn run(
     outbox.mark_gone();
     let _ = shard.control.send(Inbound::Closed { conn });
     tracing::debug!(%peer, conn, "connection ended");
+}
+
+/// Counts a frame of `n` bytes that went out, on either transport.
+fn count_sent(shared: &Shared, outbox: &Outbox, n: usize) {
+    outbox.add_sent(n);
+    shared
+        .stats
+        .bytes_out
+        .fetch_add(n as u64, Ordering::Relaxed);
 }
 
 /// Sends `msg`, giving up after `limit`. The timer is armed only when the socket does not take
