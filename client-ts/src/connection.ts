@@ -14,67 +14,30 @@
  * WebRTC data channels over the same WebSocket (signaling) and falls back to it on failure;
  * frames from either path enter the one session, so a switch keeps the session and baselines.
  *
- * The parts are modules of their own: events (`events.ts`), the reconnect policy
- * (`reconnect.ts`), the WebRTC upgrade's glue (`webrtc-link.ts`), pending inputs for prediction
- * (`prediction.ts`), entity enter and leave (`entity-diff.ts`), counters (`traffic.ts`). This
- * one owns the timers and the transport, and routes between them.
+ * The parts are modules of their own: the options (`options.ts`), events (`events.ts`), the
+ * current control transport (`transport-slot.ts`), the reconnect policy (`reconnect.ts`), the
+ * WebRTC upgrade's glue (`webrtc-link.ts`), pending inputs for prediction (`prediction.ts`),
+ * entity enter and leave (`entity-diff.ts`), counters (`traffic.ts`). This one owns the
+ * session timer and routes between them.
  */
 
 import { EntityDiff, type EntityDiffHandlers } from './entity-diff.js';
 import { Emitter, type ConnectionEvents, type Handler } from './events.js';
-import { InterpolationBuffer, type InterpolatedWorld, type InterpolationOptions } from './interpolation.js';
+import { InterpolationBuffer, type InterpolatedWorld } from './interpolation.js';
 import { closeCodeName, CloseCode, isPingFrame, type CloseReason, type Signal, type Welcome } from './messages.js';
-import { PendingInputs, type PendingInput, type PredictionHooks } from './prediction.js';
-import { Backoff, type ReconnectOptions } from './reconnect.js';
-import type { GenericTypes, Protocol, SchemaTypes } from './schema.js';
-import { ClientSession, SessionClosedError, type SessionConfig, type SessionEvent } from './session.js';
+import { sessionConfig, type ConnectOptions } from './options.js';
+import { PendingInputs, type PendingInput } from './prediction.js';
+import { Backoff } from './reconnect.js';
+import type { GenericTypes, SchemaTypes } from './schema.js';
+import { ClientSession, SessionClosedError, type SessionEvent } from './session.js';
 import { writeFields } from './snapshot.js';
 import { TrafficMeter, type Traffic } from './traffic.js';
-import { websocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportKind } from './transport.js';
+import { websocketTransport, type Transport, type TransportClose, type TransportKind } from './transport.js';
+import { TransportSlot } from './transport-slot.js';
 import type { WebRtcStats } from './upgrade.js';
 import type { Fields } from './values.js';
-import { WebRtcLink, type WebRtcOptions } from './webrtc-link.js';
+import { WebRtcLink } from './webrtc-link.js';
 import { WorldView } from './world.js';
-
-export type { ConnectionEvents } from './events.js';
-export type { PendingInput, PredictionHooks, ReconcileContext } from './prediction.js';
-export type { ReconnectOptions } from './reconnect.js';
-export type { Traffic } from './traffic.js';
-export type { WebRtcOptions } from './webrtc-link.js';
-
-/** Options of {@link connect}. */
-export interface ConnectOptions<T extends SchemaTypes> {
-  /** The generated `PROTOCOL` the client was built for; omit for a generic client. */
-  protocol?: Protocol<T>;
-  /** Overrides the hash sent in the hello (`null`: none, accept any schema). */
-  protocolHash?: bigint | null;
-  /** Room to join. Default `"default"`. */
-  room?: string;
-  /** Credential for the server. */
-  authToken?: string;
-  /** How frames travel. Default: WebSocket. */
-  transport?: TransportFactory;
-  /** Reconnect policy, or `false` to never reconnect. */
-  reconnect?: Partial<ReconnectOptions> | false;
-  /**
-   * Upgrade to WebRTC data channels after each welcome (snapshots and inputs on an unreliable
-   * channel; the WebSocket stays for signaling and as the fallback), or `false` to stay on the
-   * WebSocket. On by default where `RTCPeerConnection` exists.
-   */
-  webrtc?: Partial<WebRtcOptions> | false;
-  /** Longest time from opening a transport to the welcome. Default 5000 ms. */
-  handshakeTimeoutMs?: number;
-  /** Interpolation settings (`delayMs`, `wrap`). */
-  interpolation?: Partial<InterpolationOptions>;
-  /** Session settings (input redundancy, ping interval, ack delay, ...). */
-  session?: Partial<SessionConfig>;
-  /** Client-side prediction and reconciliation. */
-  prediction?: PredictionHooks<T>;
-  /** Milliseconds on a monotonic clock. Default `performance.now()`. */
-  now?: () => number;
-  /** Random numbers in [0, 1) for the jitter. Default `Math.random`. */
-  random?: () => number;
-}
 
 /** The error {@link connect} rejects with when the session ends before its first welcome. */
 export class ConnectError extends Error {
@@ -94,14 +57,11 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   readonly url: string;
   readonly session: ClientSession;
   private readonly opts: ConnectOptions<T>;
-  private readonly factory: TransportFactory;
   private readonly backoff: Backoff;
   private readonly now: () => number;
   private readonly events = new Emitter<ConnectionEvents<T>>();
-  private transport: Transport | null = null;
-  private transportGen = 0;
+  private readonly slot: TransportSlot;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private userClosed = false;
   private ended = false;
@@ -124,7 +84,15 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   constructor(url: string, opts: ConnectOptions<T> = {}) {
     this.url = url;
     this.opts = opts;
-    this.factory = opts.transport ?? websocketTransport();
+    this.slot = new TransportSlot(opts.transport ?? websocketTransport(), url, opts.handshakeTimeoutMs ?? 5000, () => this.session.isEstablished(), {
+      onOpen: (kind) => {
+        this.emit('transport', { kind, state: 'open' });
+        this.session.connect(this.nowUs());
+        this.flush();
+      },
+      onFrame: (frame, kind) => this.handleFrame(frame, kind),
+      onClose: (info) => this.handleTransportClose(info),
+    });
     this.now = opts.now ?? defaultNow;
     this.backoff = new Backoff(opts.reconnect, opts.random ?? Math.random);
     this.pending = new PendingInputs(opts.prediction);
@@ -140,13 +108,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
       onFrame: (frame) => this.takeFrame(frame, 'webrtc'),
       wake: () => this.flush(),
     });
-    const hash = opts.protocolHash !== undefined ? opts.protocolHash : (opts.protocol?.protocolHash ?? null);
-    this.session = new ClientSession({
-      ...opts.session,
-      room: opts.room ?? opts.session?.room ?? 'default',
-      authToken: opts.authToken ?? opts.session?.authToken ?? '',
-      protocolHash: hash,
-    });
+    this.session = new ClientSession(sessionConfig(opts));
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -165,48 +127,21 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
 
   /** Opens the first transport. {@link connect} calls it. */
   start(): void {
-    void this.open();
+    this.open();
   }
 
   private nowUs(): number {
     return this.now() * 1000;
   }
 
-  private async open(): Promise<void> {
+  private open(): void {
     if (this.userClosed || this.ended) return;
-    const gen = ++this.transportGen;
-    const stale = () => gen !== this.transportGen;
-    let t: Transport;
-    try {
-      t = await this.factory(this.url, {
-        onOpen: () => {
-          if (stale()) return;
-          this.emit('transport', { kind: t.kind, state: 'open' });
-          this.session.connect(this.nowUs());
-          this.flush();
-        },
-        onFrame: (frame) => {
-          if (!stale()) this.handleFrame(frame, t.kind);
-        },
-        onClose: (info) => {
-          if (!stale()) this.handleTransportClose(info);
-        },
-      });
-    } catch (e) {
-      if (!stale()) this.handleTransportClose({ code: null, reason: e instanceof Error ? e.message : String(e) });
-      return;
-    }
-    if (stale()) {
-      t.close(1000, '');
-      return;
-    }
-    this.transport = t;
-    const limit = this.opts.handshakeTimeoutMs ?? 5000;
-    this.handshakeTimer = setTimeout(() => {
-      if (!stale() && !this.session.isEstablished()) {
-        this.handleTransportClose({ code: null, reason: `no welcome within ${limit} ms` });
-      }
-    }, limit);
+    void this.slot.open();
+  }
+
+  /** The current control transport. */
+  private get transport(): Transport | null {
+    return this.slot.transport;
   }
 
   private handleFrame(frame: Uint8Array, via: TransportKind): void {
@@ -229,7 +164,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     switch (ev.type) {
       case 'connected': {
         this.backoff.reset();
-        if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+        this.slot.handshakeDone();
         const layout = this.session.layout!;
         if (this.interp === null || this.interp.layout !== layout || !ev.resumed) {
           this.interp = new InterpolationBuffer(layout, this.opts.interpolation);
@@ -332,14 +267,9 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
 
   private dropTransport(): void {
     this.dropRtc('websocket closed');
-    this.transportGen++;
-    const t = this.transport;
-    this.transport = null;
-    if (t !== null) t.close(1000, '');
+    this.slot.drop();
     if (this.timer !== null) clearTimeout(this.timer);
-    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
     this.timer = null;
-    this.handshakeTimer = null;
   }
 
   /** Reports the drop and schedules the reconnect, unless `giveUp` or the policy says none follows. */
@@ -351,7 +281,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (delay === null) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      void this.open();
+      this.open();
     }, delay);
   }
 
