@@ -39,12 +39,15 @@ import type { Fields } from './values.js';
 import { WebRtcLink } from './webrtc-link.js';
 import { WorldView } from './world.js';
 
+/** A close code's name, `transport_lost` for -1 (the transport dropped without a reason). */
+const dropName = (code: number): string => (code < 0 ? 'transport_lost' : closeCodeName(code));
+
 /** The error {@link connect} rejects with when the session ends before its first welcome. */
 export class ConnectError extends Error {
   /** Close code, or -1 when no transport could be opened. */
   readonly code: number;
   constructor(code: number, message: string) {
-    super(`${code < 0 ? 'transport_lost' : closeCodeName(code)}: ${message}`);
+    super(`${dropName(code)}: ${message}`);
     this.name = 'ConnectError';
     this.code = code;
   }
@@ -277,7 +280,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     const delay = giveUp ? null : this.backoff.nextDelayMs(code);
     const willReconnect = delay !== null;
     if (!willReconnect) this.ended = true;
-    this.emit('disconnect', { code, name: code < 0 ? 'transport_lost' : closeCodeName(code), message, byServer, willReconnect });
+    this.emit('disconnect', { code, name: dropName(code), message, byServer, willReconnect });
     if (delay === null) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
