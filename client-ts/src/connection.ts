@@ -87,6 +87,10 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   constructor(url: string, opts: ConnectOptions<T> = {}) {
     this.url = url;
     this.opts = opts;
+    this.session = new ClientSession(sessionConfig(opts));
+    this.now = opts.now ?? defaultNow;
+    this.backoff = new Backoff(opts.reconnect, opts.random ?? Math.random);
+    this.pending = new PendingInputs(opts.prediction);
     this.slot = new TransportSlot(opts.transport ?? websocketTransport(), url, opts.handshakeTimeoutMs ?? 5000, () => this.session.isEstablished(), {
       onOpen: (kind) => {
         this.emit('transport', { kind, state: 'open' });
@@ -96,9 +100,6 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
       onFrame: (frame, kind) => this.handleFrame(frame, kind),
       onClose: (info) => this.handleTransportClose(info),
     });
-    this.now = opts.now ?? defaultNow;
-    this.backoff = new Backoff(opts.reconnect, opts.random ?? Math.random);
-    this.pending = new PendingInputs(opts.prediction);
     this.rtc = new WebRtcLink(opts.webrtc, this.now, {
       onSignal: (s) => this.session.sendSignal(s),
       onOpen: () => {
@@ -111,7 +112,6 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
       onFrame: (frame) => this.takeFrame(frame, 'webrtc'),
       wake: () => this.flush(),
     });
-    this.session = new ClientSession(sessionConfig(opts));
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
