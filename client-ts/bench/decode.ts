@@ -5,10 +5,8 @@
 
 import { Decoder, Encoder, schema, t } from '@colyseus/schema';
 
-import { encodeSnapshot, SnapshotDecoder } from '../src/codec.js';
 import { PROTOCOL } from '../src/generated/index.js';
-import { Layout } from '../src/schema.js';
-import { readFloat, readValue, Snapshot, writeFields } from '../src/snapshot.js';
+import { encodeSnapshot, Layout, readFloat, readValue, Snapshot, SnapshotDecoder, writeFields } from '../src/wire.js';
 
 const ENTITIES = 100;
 const TICKS = 64;

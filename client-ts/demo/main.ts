@@ -1,8 +1,8 @@
 // The arena demo: connects to the server that served this page, renders every player from
 // interpolated snapshots, and moves yours with WASD or the arrow keys.
 
-import { connect, PROTOCOL, type Connection, type ConnectionEvents } from '../src/index.js';
-import type { Types } from '../src/generated/index.js';
+import { PROTOCOL, type Types } from '../src/generated/index.js';
+import { connect, type Connection, type ConnectionEvents } from '../src/index.js';
 
 const WORLD = 4000;
 const canvas = document.getElementById('world') as HTMLCanvasElement;

@@ -1,12 +1,13 @@
-// Builds the package: the ESM library (dist/index.js), the minified browser bundle used for
-// the size budget (dist/tickwire.min.js), and the demo bundle the server embeds
-// (dist/demo.js, committed).
+// Builds the package: the ESM library's two entries (dist/index.js, and dist/wire.js for the
+// `tickwire-client/wire` subpath) with the code they share in dist/chunks/, so both see one
+// copy of each class; the minified browser bundle of the root entry used for the size budget
+// (dist/tickwire.min.js); and the demo bundle the server embeds (dist/demo.js, committed).
 //
 //   node scripts/build.mjs            build everything
 //   node scripts/build.mjs --check    also fail if the committed dist/demo.js is stale, or the
 //                                     browser bundle is over its budget
 
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -37,10 +38,15 @@ const browser = {
 };
 
 mkdirSync(`${root}dist`, { recursive: true });
+// Chunk names carry a content hash: drop the previous build's.
+rmSync(`${root}dist/chunks`, { recursive: true, force: true });
 
 await esbuild.build({
-  entryPoints: ['src/index.ts'],
-  outfile: 'dist/index.js',
+  entryPoints: ['src/index.ts', 'src/wire.ts'],
+  outdir: 'dist',
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   format: 'esm',
   platform: 'neutral',

@@ -9,7 +9,7 @@ import { BitReader, BitWriter, uvarBits } from './bits.js';
 import { DecodeError } from './errors.js';
 import { FRAME_SNAPSHOT } from './messages.js';
 import { CODEC_NUMERIC, CODEC_QUAT, type CompiledField, type CompiledKind, type Layout } from './schema.js';
-import { Snapshot } from './snapshot.js';
+import { Snapshot, storeStr, strByte } from './snapshot.js';
 
 /** Header flag: a full snapshot, no baseline. */
 export const FLAG_FULL = 1;
@@ -115,13 +115,13 @@ function readFieldFull(r: BitReader, f: CompiledField, out: Uint32Array, base: n
     if (len > f.maxLen) throw new DecodeError('OutOfRange');
     for (let i = 0; i < len; i++) strBytes[i] = r.read(8);
     if (!validUtf8(strBytes, len)) throw new DecodeError('InvalidUtf8');
-    out.fill(0, o, o + f.words);
-    out[o] = len;
-    for (let i = 0; i < len; i++) {
-      const w = o + 1 + (i >>> 2);
-      out[w] = (out[w]! | (strBytes[i]! << (8 * (i & 3)))) >>> 0;
-    }
+    storeStr(f, out, o, strBytes, len);
   }
+}
+
+/** Reads every field of `kind` in full (creations, full snapshots, inputs). */
+export function readKindFull(r: BitReader, kind: CompiledKind, out: Uint32Array, base: number): void {
+  for (const f of kind.fields) readFieldFull(r, f, out, base);
 }
 
 function readFieldDelta(r: BitReader, f: CompiledField, baseWords: Uint32Array, bBase: number, out: Uint32Array, oBase: number): void {
@@ -204,7 +204,7 @@ export class SnapshotDecoder {
     const flags = header.flags;
     if (header.baseline === null) {
       out.clear(layout.room.words, header.tick);
-      for (const f of layout.room.fields) readFieldFull(r, f, out.room, 0);
+      readKindFull(r, layout.room, out.room, 0);
       if ((flags & FLAG_CREATES) !== 0) this.readCreations(r, out);
     } else {
       const base = baseline(header.baseline);
@@ -304,7 +304,7 @@ export class SnapshotDecoder {
       const kind = kinds[k];
       if (kind === undefined) throw new DecodeError('UnknownKind', k);
       const o = out.push(id, k, kind.words);
-      for (const f of kind.fields) readFieldFull(r, f, out.words, o);
+      readKindFull(r, kind, out.words, o);
     }
   }
 }
@@ -336,7 +336,7 @@ function writeFieldFull(w: BitWriter, f: CompiledField, words: Uint32Array, base
   } else {
     const len = words[o]!;
     w.write(len, f.lenBits);
-    for (let i = 0; i < len; i++) w.write((words[o + 1 + (i >>> 2)]! >>> (8 * (i & 3))) & 0xff, 8);
+    for (let i = 0; i < len; i++) w.write(strByte(words, o, i), 8);
   }
 }
 

@@ -10,193 +10,47 @@
  *      └── reconnect (backoff + jitter) on loss; the hello carries the resume token
  * ```
  *
- * After each welcome, where an `RTCPeerConnection` is available, an {@link RtcUpgrade} offers
+ * After each welcome, where an `RTCPeerConnection` is available, a {@link WebRtcLink} offers
  * WebRTC data channels over the same WebSocket (signaling) and falls back to it on failure;
  * frames from either path enter the one session, so a switch keeps the session and baselines.
+ *
+ * The parts are modules of their own: the options (`options.ts`), events (`events.ts`), the
+ * current control transport (`transport-slot.ts`), the reconnect policy (`reconnect.ts`), the
+ * WebRTC upgrade's glue (`webrtc-link.ts`), pending inputs for prediction (`prediction.ts`),
+ * entity enter and leave (`entity-diff.ts`), counters (`traffic.ts`). This one owns the
+ * session timer and routes between them.
  */
 
+import { EntityDiff, type EntityDiffHandlers } from './entity-diff.js';
+import { Emitter, type ConnectionEvents, type Handler } from './events.js';
+import { InterpolationBuffer, type InterpolatedWorld } from './interpolation.js';
 import { closeCodeName, CloseCode, isPingFrame, type CloseReason, type Signal, type Welcome } from './messages.js';
-import { InterpolationBuffer, type InterpolatedWorld, type InterpolationOptions } from './interpolation.js';
-import type { GenericTypes, Protocol, SchemaTypes } from './schema.js';
-import { ClientSession, SessionClosedError, type SessionConfig, type SessionEvent } from './session.js';
+import { sessionConfig, type ConnectOptions } from './options.js';
+import { PendingInputs, type PendingInput } from './prediction.js';
+import { Backoff } from './reconnect.js';
+import type { GenericTypes, SchemaTypes } from './schema.js';
+import { ClientSession, SessionClosedError, type SessionEvent } from './session.js';
 import { writeFields } from './snapshot.js';
-import { websocketTransport, type Transport, type TransportClose, type TransportFactory, type TransportKind } from './transport.js';
-import { addWebRtcStats, defaultUpgradeConfig, emptyWebRtcStats, RtcUpgrade, type UpgradeConfig, type WebRtcStats } from './upgrade.js';
-import { globalPeerConnection, RtcPeer, type PeerConnectionConstructor } from './webrtc.js';
-import type { DecodeError } from './errors.js';
+import { TrafficMeter, type Traffic } from './traffic.js';
+import { websocketTransport, type Transport, type TransportClose, type TransportKind } from './transport.js';
+import { TransportSlot } from './transport-slot.js';
+import type { WebRtcStats } from './upgrade.js';
 import type { Fields } from './values.js';
-import { WorldView, type EntityOf } from './world.js';
+import { WebRtcLink } from './webrtc-link.js';
+import { WorldView } from './world.js';
 
-/** Reconnect policy: delay `n` is `min(maxDelayMs, initialDelayMs · multiplier^n)`, less up to `jitter` of it at random. */
-export interface ReconnectOptions {
-  /** Default 250 ms. */
-  initialDelayMs: number;
-  /** Default 5000 ms. */
-  maxDelayMs: number;
-  /** Default 2. */
-  multiplier: number;
-  /** Fraction of each delay taken off at random, 0 to 1. Default 0.5. */
-  jitter: number;
-  /** Attempts in a row before giving up. Default unlimited. */
-  maxAttempts: number;
-}
-
-/** WebRTC settings of {@link connect}: the peer connection to use, and the upgrade's timing. */
-export interface WebRtcOptions extends UpgradeConfig {
-  /** `RTCPeerConnection` constructor. Default: the global one; without one, no upgrade (Node: pass werift's). */
-  peerConnection: PeerConnectionConstructor;
-  /**
-   * Passed to the constructor. Default `{}`: no ICE servers (the server's host candidate is
-   * reachable directly). werift on loopback needs `{ iceAdditionalHostAddresses: ['127.0.0.1'] }`.
-   */
-  config: object;
-}
-
-/** Options of {@link connect}. */
-export interface ConnectOptions<T extends SchemaTypes> {
-  /** The generated `PROTOCOL` the client was built for; omit for a generic client. */
-  protocol?: Protocol<T>;
-  /** Overrides the hash sent in the hello (`null`: none, accept any schema). */
-  protocolHash?: bigint | null;
-  /** Room to join. Default `"default"`. */
-  room?: string;
-  /** Credential for the server. */
-  authToken?: string;
-  /** How frames travel. Default: WebSocket. */
-  transport?: TransportFactory;
-  /** Reconnect policy, or `false` to never reconnect. */
-  reconnect?: Partial<ReconnectOptions> | false;
-  /**
-   * Upgrade to WebRTC data channels after each welcome (snapshots and inputs on an unreliable
-   * channel; the WebSocket stays for signaling and as the fallback), or `false` to stay on the
-   * WebSocket. On by default where `RTCPeerConnection` exists.
-   */
-  webrtc?: Partial<WebRtcOptions> | false;
-  /** Longest time from opening a transport to the welcome. Default 5000 ms. */
-  handshakeTimeoutMs?: number;
-  /** Interpolation settings (`delayMs`, `wrap`). */
-  interpolation?: Partial<InterpolationOptions>;
-  /** Session settings (input redundancy, ping interval, ack delay, ...). */
-  session?: Partial<SessionConfig>;
-  /** Client-side prediction and reconciliation. */
-  prediction?: PredictionHooks<T>;
-  /** Milliseconds on a monotonic clock. Default `performance.now()`. */
-  now?: () => number;
-  /** Random numbers in [0, 1) for the jitter. Default `Math.random`. */
-  random?: () => number;
-}
-
-/** An input sent and not yet applied by the server, for reconciliation. */
-export interface PendingInput<I> {
-  readonly seq: number;
-  /** The tick it was stamped for. */
-  readonly tick: number;
-  readonly input: I;
-  /** When it was sent, on the connection's clock (ms). */
-  readonly sentAtMs: number;
-}
-
-/** What a reconciliation hook is given after each snapshot. */
-export interface ReconcileContext<T extends SchemaTypes> {
-  /** The authoritative world. */
-  readonly world: WorldView<T>;
-  /** The entity this client controls. */
-  readonly player: number | null;
-  /** Newest input the server applied (from the snapshot header), `null` before the first. */
-  readonly lastInputSeq: number | null;
-  /** Inputs sent after it, oldest first: replay them on the authoritative state to predict. */
-  readonly pending: readonly PendingInput<T['input']>[];
-}
-
-/** Client-side prediction hooks. */
-export interface PredictionHooks<T extends SchemaTypes> {
-  /** Called for every input sent, right after it is queued. */
-  onInput?(input: PendingInput<T['input']>): void;
-  /** Called after every decoded snapshot, with the inputs the server has not applied yet. */
-  reconcile?(ctx: ReconcileContext<T>): void;
-}
-
-/** Events a {@link Connection} emits. */
-export interface ConnectionEvents<T extends SchemaTypes> {
-  /** A welcome arrived (first connect, or after a reconnect: `resumed` tells whether the session continued). */
-  connected: { readonly clientId: number; readonly player: number | null; readonly resumed: boolean; readonly transport: TransportKind };
-  /** A snapshot decoded. */
-  snapshot: {
-    readonly tick: number;
-    /** The baseline tick of a delta; `null` for a full snapshot. */
-    readonly baseline: number | null;
-    readonly lastInputSeq: number | null;
-    /** Frame size in bytes. */
-    readonly bytes: number;
-    /** The path it arrived on. */
-    readonly via: TransportKind;
-    readonly world: WorldView<T>;
-  };
-  /** An entity came into this client's view. */
-  entityEnter: { readonly id: number; readonly kind: string; readonly entity: EntityOf<T> };
-  /** An entity left this client's view. */
-  entityLeave: { readonly id: number; readonly kind: string };
-  /**
-   * A transport opened or closed: the WebSocket, or the WebRTC data channels (`webrtc` opens
-   * when both channels are open, and closes when it falls back to the WebSocket).
-   */
-  transport: { readonly kind: TransportKind; readonly state: 'open' | 'closed'; readonly reason?: string };
-  /** The connection dropped or ended, with the reason. */
-  disconnect: {
-    /** Close code (PROTOCOL.md section 8); `-1` when the transport dropped without a reason. */
-    readonly code: number;
-    /** The code's name (`protocol_mismatch`, ...), `transport_lost` for -1. */
-    readonly name: string;
-    readonly message: string;
-    /** Whether the server ended it (else this client, or the network). */
-    readonly byServer: boolean;
-    /** Whether a reconnect is scheduled. */
-    readonly willReconnect: boolean;
-  };
-  /** A reliable game event from the server. */
-  event: { readonly payload: Uint8Array };
-  /** WebRTC signaling from the server. */
-  signal: { readonly signal: Signal };
-  /** A snapshot failed to decode and was dropped. */
-  decodeFailed: { readonly error: DecodeError };
-}
-
-type Handler<E> = (event: E) => void;
-
-/** Traffic counters. */
-export interface Traffic {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-}
-
-/** Codes after which reconnecting cannot help. */
-const TERMINAL = new Set<number>([
-  CloseCode.NORMAL,
-  CloseCode.PROTOCOL_MISMATCH,
-  CloseCode.BAD_HANDSHAKE,
-  CloseCode.MALFORMED,
-  CloseCode.MESSAGE_TOO_LARGE,
-  CloseCode.AUTH_FAILED,
-  CloseCode.KICKED,
-  CloseCode.REPLACED,
-  CloseCode.BAD_INPUT,
-]);
+/** A close code's name, `transport_lost` for -1 (the transport dropped without a reason). */
+const dropName = (code: number): string => (code < 0 ? 'transport_lost' : closeCodeName(code));
 
 /** The error {@link connect} rejects with when the session ends before its first welcome. */
 export class ConnectError extends Error {
   /** Close code, or -1 when no transport could be opened. */
   readonly code: number;
   constructor(code: number, message: string) {
-    super(`${code < 0 ? 'transport_lost' : closeCodeName(code)}: ${message}`);
+    super(`${dropName(code)}: ${message}`);
     this.name = 'ConnectError';
     this.code = code;
   }
-}
-
-function newTraffic(): Traffic {
-  return { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 };
 }
 
 const defaultNow = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -206,127 +60,91 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   readonly url: string;
   readonly session: ClientSession;
   private readonly opts: ConnectOptions<T>;
-  private readonly factory: TransportFactory;
-  private readonly reconnectOpts: ReconnectOptions | null;
+  private readonly backoff: Backoff;
   private readonly now: () => number;
-  private readonly random: () => number;
-  private readonly handlers = new Map<keyof ConnectionEvents<T>, Set<Handler<never>>>();
-  private transport: Transport | null = null;
-  private transportGen = 0;
+  private readonly events = new Emitter<ConnectionEvents<T>>();
+  private readonly slot: TransportSlot;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private attempts = 0;
   private userClosed = false;
   private ended = false;
-  private welcomed = false;
-  private pending: PendingInput<T['input']>[] = [];
-  private prevIds = new Uint32Array(0);
-  private prevKinds = new Uint16Array(0);
+  private readonly pending: PendingInputs<T>;
+  private readonly entities = new EntityDiff();
+  private readonly entityHandlers: EntityDiffHandlers<T> = {
+    enter: (id, kind, entity) => this.emit('entityEnter', { id, kind, entity }),
+    leave: (id, kind) => this.emit('entityLeave', { id, kind }),
+  };
   private inputWords: Uint32Array | null = null;
   private interp: InterpolationBuffer | null = null;
-  private readonly rate: { t: number; bytesIn: number; bytesOut: number }[] = [];
-  private readonly rtcOpts: (UpgradeConfig & { ctor: PeerConnectionConstructor; config: object }) | null;
-  private rtc: RtcUpgrade | null = null;
-  private readonly pastRtc: WebRtcStats = emptyWebRtcStats();
+  private readonly rtc: WebRtcLink;
   private lastSnapshotVia: TransportKind = 'websocket';
+  private readonly meter = new TrafficMeter();
   /** Traffic counters over every path the connection used. */
-  readonly traffic: Traffic = newTraffic();
+  readonly traffic: Traffic = this.meter.total;
   /** Traffic counters per path: the WebSocket (every transport of that kind), the data channels. */
-  readonly trafficOver: Readonly<Record<TransportKind, Traffic>> = { websocket: newTraffic(), webrtc: newTraffic() };
+  readonly trafficOver: Readonly<Record<TransportKind, Traffic>> = this.meter.over;
 
   constructor(url: string, opts: ConnectOptions<T> = {}) {
     this.url = url;
     this.opts = opts;
-    this.factory = opts.transport ?? websocketTransport();
-    this.reconnectOpts =
-      opts.reconnect === false
-        ? null
-        : { initialDelayMs: 250, maxDelayMs: 5000, multiplier: 2, jitter: 0.5, maxAttempts: Infinity, ...opts.reconnect };
+    this.session = new ClientSession(sessionConfig(opts));
     this.now = opts.now ?? defaultNow;
-    this.random = opts.random ?? Math.random;
-    const rtc = opts.webrtc === false ? null : { ...defaultUpgradeConfig(), config: {}, ...opts.webrtc };
-    const ctor = rtc === null ? null : (rtc.peerConnection ?? globalPeerConnection());
-    this.rtcOpts = rtc === null || ctor === null ? null : { ...rtc, ctor };
-    const hash = opts.protocolHash !== undefined ? opts.protocolHash : (opts.protocol?.protocolHash ?? null);
-    this.session = new ClientSession({
-      ...opts.session,
-      room: opts.room ?? opts.session?.room ?? 'default',
-      authToken: opts.authToken ?? opts.session?.authToken ?? '',
-      protocolHash: hash,
+    this.backoff = new Backoff(opts.reconnect, opts.random ?? Math.random);
+    this.pending = new PendingInputs(opts.prediction);
+    this.slot = new TransportSlot(opts.transport ?? websocketTransport(), url, opts.handshakeTimeoutMs ?? 5000, () => this.session.isEstablished(), {
+      onOpen: (kind) => {
+        this.emit('transport', { kind, state: 'open' });
+        this.session.connect(this.nowUs());
+        this.flush();
+      },
+      onFrame: (frame, kind) => this.handleFrame(frame, kind),
+      onClose: (info) => this.handleTransportClose(info),
+    });
+    this.rtc = new WebRtcLink(opts.webrtc, this.now, {
+      onSignal: (s) => this.session.sendSignal(s),
+      onOpen: () => {
+        this.lastSnapshotVia = 'websocket';
+        this.emit('transport', { kind: 'webrtc', state: 'open' });
+      },
+      onClosed: (reason, wasOpen) => {
+        if (wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason });
+      },
+      onFrame: (frame) => this.takeFrame(frame, 'webrtc'),
+      wake: () => this.flush(),
     });
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof ConnectionEvents<T>>(name: K, handler: Handler<ConnectionEvents<T>[K]>): () => void {
-    let set = this.handlers.get(name);
-    if (set === undefined) this.handlers.set(name, (set = new Set()));
-    set.add(handler as Handler<never>);
-    return () => set.delete(handler as Handler<never>);
+    return this.events.on(name, handler);
   }
 
   /** The next occurrence of an event (optionally one that passes `filter`). */
   once<K extends keyof ConnectionEvents<T>>(name: K, filter?: (e: ConnectionEvents<T>[K]) => boolean): Promise<ConnectionEvents<T>[K]> {
-    return new Promise((resolve) => {
-      const off = this.on(name, (e) => {
-        if (filter === undefined || filter(e)) {
-          off();
-          resolve(e);
-        }
-      });
-    });
+    return this.events.once(name, filter);
   }
 
   private emit<K extends keyof ConnectionEvents<T>>(name: K, event: ConnectionEvents<T>[K]): void {
-    const set = this.handlers.get(name);
-    if (set === undefined) return;
-    for (const h of [...set]) (h as Handler<ConnectionEvents<T>[K]>)(event);
+    this.events.emit(name, event);
   }
 
   /** Opens the first transport. {@link connect} calls it. */
   start(): void {
-    void this.open();
+    this.open();
   }
 
   private nowUs(): number {
     return this.now() * 1000;
   }
 
-  private async open(): Promise<void> {
+  private open(): void {
     if (this.userClosed || this.ended) return;
-    const gen = ++this.transportGen;
-    const stale = () => gen !== this.transportGen;
-    let t: Transport;
-    try {
-      t = await this.factory(this.url, {
-        onOpen: () => {
-          if (stale()) return;
-          this.emit('transport', { kind: t.kind, state: 'open' });
-          this.session.connect(this.nowUs());
-          this.flush();
-        },
-        onFrame: (frame) => {
-          if (!stale()) this.handleFrame(frame, t.kind);
-        },
-        onClose: (info) => {
-          if (!stale()) this.handleTransportClose(info);
-        },
-      });
-    } catch (e) {
-      if (!stale()) this.handleTransportClose({ code: null, reason: e instanceof Error ? e.message : String(e) });
-      return;
-    }
-    if (stale()) {
-      t.close(1000, '');
-      return;
-    }
-    this.transport = t;
-    const limit = this.opts.handshakeTimeoutMs ?? 5000;
-    this.handshakeTimer = setTimeout(() => {
-      if (!stale() && !this.session.isEstablished()) {
-        this.handleTransportClose({ code: null, reason: `no welcome within ${limit} ms` });
-      }
-    }, limit);
+    void this.slot.open();
+  }
+
+  /** The current control transport. */
+  private get transport(): Transport | null {
+    return this.slot.transport;
   }
 
   private handleFrame(frame: Uint8Array, via: TransportKind): void {
@@ -336,57 +154,42 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
 
   /** Feeds one frame from either path to the session and handles what it reports. */
   private takeFrame(frame: Uint8Array, via: TransportKind): void {
-    for (const c of [this.traffic, this.trafficOver[via]]) {
-      c.bytesIn += frame.length;
-      c.framesIn++;
-    }
+    this.meter.received(via, frame.length);
     try {
       this.session.handleFrame(this.nowUs(), frame);
     } catch (e) {
       if (!(e instanceof SessionClosedError)) throw e;
     }
-    this.processEvents(frame.length, via);
-  }
-
-  private processEvents(frameBytes: number, via: TransportKind): void {
-    for (let ev = this.session.pollEvent(); ev !== null; ev = this.session.pollEvent()) this.handleEvent(ev, frameBytes, via);
+    for (let ev = this.session.pollEvent(); ev !== null; ev = this.session.pollEvent()) this.handleEvent(ev, frame.length, via);
   }
 
   private handleEvent(ev: SessionEvent, frameBytes: number, via: TransportKind): void {
     switch (ev.type) {
       case 'connected': {
-        this.welcomed = true;
-        this.attempts = 0;
-        if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+        this.backoff.reset();
+        this.slot.handshakeDone();
         const layout = this.session.layout!;
         if (this.interp === null || this.interp.layout !== layout || !ev.resumed) {
           this.interp = new InterpolationBuffer(layout, this.opts.interpolation);
         }
-        if (!ev.resumed) this.pending = [];
+        if (!ev.resumed) this.pending.clear();
         this.inputWords = new Uint32Array(layout.input.words);
         this.emit('connected', { clientId: ev.clientId, player: ev.player, resumed: ev.resumed, transport: this.transport?.kind ?? 'websocket' });
-        this.startRtc();
+        this.dropRtc('reconnected');
+        const welcome = this.session.welcome;
+        if (welcome !== null) this.rtc.start(welcome.tickRate, this.session.config.history);
         return;
       }
       case 'snapshot': {
-        const layout = this.session.layout!;
         const snap = this.session.world()!;
-        const world = new WorldView<T>(layout, snap);
+        const world = new WorldView<T>(this.session.layout!, snap);
         const h = ev.header;
-        if (h.lastInputSeq !== null) {
-          const applied = h.lastInputSeq;
-          this.pending = this.pending.filter((p) => p.seq > applied);
-        }
+        this.pending.applied(h.lastInputSeq);
         this.lastSnapshotVia = via;
         this.interp?.push(snap);
-        this.diffEntities(world);
+        this.entities.update(world, this.entityHandlers);
         this.emit('snapshot', { tick: h.tick, baseline: h.baseline, lastInputSeq: h.lastInputSeq, bytes: frameBytes, via, world });
-        this.opts.prediction?.reconcile?.({
-          world,
-          player: this.session.welcome?.player ?? null,
-          lastInputSeq: this.session.lastInputApplied(),
-          pending: this.pending,
-        });
+        this.pending.reconcile(world, this.player, this.session.lastInputApplied());
         return;
       }
       case 'decodeFailed':
@@ -396,7 +199,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
         this.emit('event', { payload: ev.payload });
         return;
       case 'signal':
-        this.rtc?.handleSignal(this.now(), ev.signal);
+        this.rtc.handleSignal(ev.signal);
         this.emit('signal', { signal: ev.signal });
         return;
       case 'closed':
@@ -405,48 +208,16 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     }
   }
 
-  private diffEntities(world: WorldView<T>): void {
-    const s = world.snapshot;
-    const layout = world.layout;
-    const pi = this.prevIds;
-    const pk = this.prevKinds;
-    let i = 0;
-    let j = 0;
-    const leave = (k: number) => this.emit('entityLeave', { id: pi[k]!, kind: layout.kinds[pk[k]!]?.name ?? '' });
-    const enter = (k: number) => this.emit('entityEnter', { id: s.ids[k]!, kind: layout.kinds[s.kinds[k]!]!.name, entity: world.at(k) });
-    while (i < pi.length && j < s.count) {
-      const a = pi[i]!;
-      const b = s.ids[j]!;
-      if (a === b) {
-        if (pk[i] !== s.kinds[j]) {
-          leave(i);
-          enter(j);
-        }
-        i++;
-        j++;
-      } else if (a < b) leave(i++);
-      else enter(j++);
-    }
-    while (i < pi.length) leave(i++);
-    while (j < s.count) enter(j++);
-    this.prevIds = s.ids.slice(0, s.count);
-    this.prevKinds = s.kinds.slice(0, s.count);
-  }
-
   private flush(): void {
-    this.pumpRtc();
+    this.rtc.pump();
     const t = this.transport;
     for (let x = this.session.pollTransmit(); x !== null; x = this.session.pollTransmit()) {
       if (t === null) continue;
       // Input packets and clock pings (so the clock sync measures the path snapshots take) go
       // on the unreliable data channel while it is open; everything else on the WebSocket.
-      const rtc = this.rtc;
-      const onRtc = rtc !== null && (x.channel === 'unreliable' || isPingFrame(x.frame)) && rtc.send(x.frame, 'unreliable');
+      const onRtc = (x.channel === 'unreliable' || isPingFrame(x.frame)) && this.rtc.send(x.frame);
       if (!onRtc) t.send(x.frame, x.channel);
-      for (const c of [this.traffic, this.trafficOver[onRtc ? 'webrtc' : t.kind]]) {
-        c.bytesOut += x.frame.length;
-        c.framesOut++;
-      }
+      this.meter.sent(onRtc ? 'webrtc' : t.kind, x.frame.length);
     }
     this.schedule();
   }
@@ -455,7 +226,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const sessionAt = this.session.pollTimeout();
-    const rtcAt = this.rtc?.pollTimeout() ?? null;
+    const rtcAt = this.rtc.pollTimeout();
     let at = sessionAt === null ? null : sessionAt / 1000;
     if (rtcAt !== null) at = at === null ? rtcAt : Math.min(at, rtcAt);
     if (at === null) return;
@@ -463,80 +234,22 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.session.handleTimeout(this.nowUs());
-      this.rtc?.handleTimeout(this.now());
+      this.rtc.handleTimeout();
       this.flush();
     }, delay);
   }
 
-  /** Starts the WebRTC upgrade on a new welcome, replacing the previous connection's. */
-  private startRtc(): void {
-    this.dropRtc('reconnected');
-    const o = this.rtcOpts;
-    const welcome = this.session.welcome;
-    if (o === null || welcome === null) return;
-    // Falling back must leave the server an acknowledged baseline to send deltas against.
-    const historyMs = (1000 / Math.max(welcome.tickRate, 1)) * this.session.config.history;
-    const cfg: UpgradeConfig = { ...o, stallTimeoutMs: Math.min(o.stallTimeoutMs, (historyMs * 2) / 3) };
-    const up: RtcUpgrade = new RtcUpgrade(
-      cfg,
-      (id) =>
-        new RtcPeer(o.ctor, o.config, (ev) => {
-          if (this.rtc !== up) return;
-          up.handlePeerEvent(this.now(), id, ev);
-          this.flush();
-        }),
-      this.now(),
-    );
-    this.rtc = up;
-    up.handleTimeout(this.now());
-  }
-
-  /** Takes what the upgrade reports: signaling for the server, open and close, frames. */
-  private pumpRtc(): void {
-    const up = this.rtc;
-    if (up === null) return;
-    for (;;) {
-      const s = up.pollSignal();
-      if (s !== null) {
-        this.session.sendSignal(s);
-        continue;
-      }
-      const ev = up.pollEvent();
-      if (ev === null) return;
-      switch (ev.type) {
-        case 'open':
-          this.lastSnapshotVia = 'websocket';
-          this.emit('transport', { kind: 'webrtc', state: 'open' });
-          break;
-        case 'closed':
-          if (ev.wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason: ev.reason });
-          break;
-        case 'frame':
-          this.takeFrame(ev.frame, 'webrtc');
-          break;
-      }
-      if (this.rtc !== up) return;
-    }
-  }
-
-  /** Ends the upgrade with its WebSocket connection (the server drops its peer with it). */
+  /** Ends the upgrade with its WebSocket connection, reporting the data channels closed if they were open. */
   private dropRtc(reason: string): void {
-    const up = this.rtc;
-    if (up === null) return;
-    this.rtc = null;
-    const wasOpen = up.isOpen;
-    up.stop(reason);
-    addWebRtcStats(this.pastRtc, up.stats);
-    if (wasOpen) this.emit('transport', { kind: 'webrtc', state: 'closed', reason });
+    if (this.rtc.drop(reason)) this.emit('transport', { kind: 'webrtc', state: 'closed', reason });
   }
 
   /** The session ended (server close, or this side refused a frame). */
   private endSession(reason: CloseReason, byServer: boolean): void {
     const t = this.transport;
-    const terminal = TERMINAL.has(reason.code) || this.reconnectOpts === null || this.userClosed;
     if (!byServer && t !== null) t.close(4000 + reason.code, reason.message.slice(0, 120));
     this.dropTransport();
-    this.afterDrop(reason.code, reason.message, byServer, terminal);
+    this.afterDrop(reason.code, reason.message, byServer, this.userClosed);
   }
 
   private handleTransportClose(info: TransportClose): void {
@@ -548,38 +261,30 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (this.userClosed) return;
     if (info.code !== null && info.code >= 4000 && info.code < 5000) {
       // A close frame with a tickwire code but no close message before it.
-      const code = info.code - 4000;
-      this.afterDrop(code, info.reason, true, TERMINAL.has(code) || this.reconnectOpts === null);
+      this.afterDrop(info.code - 4000, info.reason, true, false);
       return;
     }
     this.session.connectionLost();
-    this.afterDrop(-1, info.reason || 'transport closed', false, this.reconnectOpts === null);
+    this.afterDrop(-1, info.reason || 'transport closed', false, false);
   }
 
   private dropTransport(): void {
     this.dropRtc('websocket closed');
-    this.transportGen++;
-    const t = this.transport;
-    this.transport = null;
-    if (t !== null) t.close(1000, '');
+    this.slot.drop();
     if (this.timer !== null) clearTimeout(this.timer);
-    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
     this.timer = null;
-    this.handshakeTimer = null;
   }
 
-  private afterDrop(code: number, message: string, byServer: boolean, terminal: boolean): void {
-    const ro = this.reconnectOpts;
-    const willReconnect = !terminal && ro !== null && this.attempts < ro.maxAttempts;
+  /** Reports the drop and schedules the reconnect, unless `giveUp` or the policy says none follows. */
+  private afterDrop(code: number, message: string, byServer: boolean, giveUp: boolean): void {
+    const delay = giveUp ? null : this.backoff.nextDelayMs(code);
+    const willReconnect = delay !== null;
     if (!willReconnect) this.ended = true;
-    this.emit('disconnect', { code, name: code < 0 ? 'transport_lost' : closeCodeName(code), message, byServer, willReconnect });
-    if (!willReconnect || ro === null) return;
-    const base = Math.min(ro.maxDelayMs, ro.initialDelayMs * ro.multiplier ** this.attempts);
-    const delay = base * (1 - ro.jitter * this.random());
-    this.attempts++;
+    this.emit('disconnect', { code, name: dropName(code), message, byServer, willReconnect });
+    if (delay === null) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      void this.open();
+      this.open();
     }, delay);
   }
 
@@ -600,19 +305,17 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
   get transportKind(): TransportKind | null {
     const t = this.transport;
     if (t === null) return null;
-    return this.rtc?.isOpen === true && this.lastSnapshotVia === 'webrtc' ? 'webrtc' : t.kind;
+    return this.rtc.isOpen && this.lastSnapshotVia === 'webrtc' ? 'webrtc' : t.kind;
   }
 
   /** The WebRTC upgrade's state now: `off` (disabled, unavailable, or no session), `waiting` to retry, `offering`, `open`. */
   get webrtcState(): 'off' | 'waiting' | 'offering' | 'open' {
-    return this.rtc?.state ?? 'off';
+    return this.rtc.state;
   }
 
   /** WebRTC upgrade counters, over every connection this client made. */
   get webrtcStats(): WebRtcStats {
-    const s = { ...this.pastRtc };
-    if (this.rtc !== null) addWebRtcStats(s, this.rtc.stats);
-    return s;
+    return this.rtc.stats;
   }
 
   /** The last welcome. */
@@ -645,18 +348,12 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
 
   /** Bytes per second received and sent, over about the last second. */
   bytesPerSecond(): { in: number; out: number } {
-    const t = this.now();
-    this.rate.push({ t, bytesIn: this.traffic.bytesIn, bytesOut: this.traffic.bytesOut });
-    while (this.rate.length > 2 && this.rate[1]!.t <= t - 1000) this.rate.shift();
-    const first = this.rate[0]!;
-    const dt = (t - first.t) / 1000;
-    if (dt <= 0) return { in: 0, out: 0 };
-    return { in: (this.traffic.bytesIn - first.bytesIn) / dt, out: (this.traffic.bytesOut - first.bytesOut) / dt };
+    return this.meter.bytesPerSecond(this.now());
   }
 
   /** Inputs sent that the server has not applied yet, oldest first. */
   pendingInputs(): readonly PendingInput<T['input']>[] {
-    return this.pending;
+    return this.pending.pending;
   }
 
   /**
@@ -669,10 +366,7 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     if (layout === null || this.inputWords === null || !this.isConnected) throw new Error('not connected');
     writeFields(layout.input, this.inputWords, 0, input as Readonly<Fields>);
     const { seq, tick } = this.session.sendInput(this.nowUs(), this.inputWords);
-    const p = { seq, tick, input, sentAtMs: this.now() };
-    this.pending.push(p);
-    if (this.pending.length > 256) this.pending.shift();
-    this.opts.prediction?.onInput?.(p);
+    this.pending.sent({ seq, tick, input, sentAtMs: this.now() });
     this.flush();
     return seq;
   }
@@ -712,8 +406,8 @@ export class Connection<T extends SchemaTypes = GenericTypes> {
     const t = this.transport;
     const wasEstablished = this.session.isEstablished();
     // Tell the server the peer is going (on the WebSocket, before the leave), and close it.
-    this.rtc?.stop('client left');
-    this.pumpRtc();
+    this.rtc.stop('client left');
+    this.rtc.pump();
     this.session.leave();
     if (t !== null) {
       for (let x = this.session.pollTransmit(); x !== null; x = this.session.pollTransmit()) t.send(x.frame, x.channel);

@@ -67,3 +67,8 @@ export class ValueError extends Error {
     this.name = 'ValueError';
   }
 }
+
+/** The message of a caught value: an `Error`'s, or the value as a string. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -4,10 +4,10 @@
  */
 
 import { BitReader, BitWriter } from './bits.js';
-import { writeKindFull } from './codec.js';
+import { readKindFull, writeKindFull } from './codec.js';
 import { DecodeError } from './errors.js';
 import { FRAME_INPUT, MAX_FRAME_LEN } from './messages.js';
-import type { CompiledField, Layout } from './schema.js';
+import type { Layout } from './schema.js';
 
 /** Most inputs one packet carries. */
 export const MAX_INPUTS_PER_PACKET = 8;
@@ -50,36 +50,6 @@ export function encodeInputPacket(layout: Layout, packet: InputPacket): Uint8Arr
   return w.finish();
 }
 
-function readInputField(r: BitReader, f: CompiledField, out: Uint32Array): void {
-  // Same rules as snapshot fields sent in full.
-  const o = f.offset;
-  if (f.codec === 0) {
-    for (let k = 0; k < f.comps; k++) {
-      const q = r.read(f.bits);
-      if (q > f.max) throw new DecodeError('OutOfRange');
-      out[o + k] = q;
-    }
-  } else if (f.codec === 1) {
-    out[o] = r.read(2);
-    for (let k = 1; k < 4; k++) out[o + k] = r.read(f.bits);
-  } else {
-    const len = r.read(f.lenBits);
-    if (len > f.maxLen) throw new DecodeError('OutOfRange');
-    const bytes = new Uint8Array(len);
-    for (let i = 0; i < len; i++) bytes[i] = r.read(8);
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new DecodeError('InvalidUtf8');
-    }
-    out[o] = len;
-    for (let i = 0; i < len; i++) {
-      const w = o + 1 + (i >>> 2);
-      out[w] = (out[w]! | (bytes[i]! << (8 * (i & 3)))) >>> 0;
-    }
-  }
-}
-
 /** Decodes an input frame (what the server does; for tests and tools). */
 export function decodeInputPacket(layout: Layout, frame: Uint8Array): InputPacket {
   const first = frame[0];
@@ -101,7 +71,8 @@ export function decodeInputPacket(layout: Layout, frame: Uint8Array): InputPacke
         if (tick < 0) throw new DecodeError('BadTick');
       }
       const words = new Uint32Array(layout.input.words);
-      for (const f of layout.input.fields) readInputField(r, f, words);
+      // Input fields go on the wire as snapshot fields sent in full.
+      readKindFull(r, layout.input, words, 0);
       inputs.push({ seq: newestSeq - k, tick, words });
     }
   }

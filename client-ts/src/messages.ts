@@ -141,11 +141,7 @@ function writeSignal(w: PostcardWriter, s: Signal): void {
     case 'candidate':
       w.uvar(2);
       w.string(s.candidate);
-      if (s.mid === null) w.u8(0);
-      else {
-        w.u8(1);
-        w.string(s.mid);
-      }
+      w.option(s.mid, (mid) => w.string(mid));
       break;
     case 'endOfCandidates':
       w.uvar(3);
@@ -176,43 +172,42 @@ function readSignal(r: PostcardReader): Signal {
   }
 }
 
+/** The messages both sides send, under the same variant numbers in both directions. */
+type EitherWay = Extract<ClientMessage | ServerMessage, { readonly type: 'signal' | 'event' }>;
+
+function writeEitherWay(w: PostcardWriter, msg: EitherWay): void {
+  if (msg.type === 'signal') {
+    w.uvar(2);
+    writeSignal(w, msg.signal);
+  } else {
+    w.uvar(3);
+    w.bytes(msg.payload);
+  }
+}
+
 /** Encodes a client message as a control frame. */
 export function encodeClientMessage(msg: ClientMessage): Uint8Array {
   const w = new PostcardWriter([FRAME_CONTROL], 64);
   switch (msg.type) {
     case 'hello':
+      if (msg.resume !== null && msg.resume.token.length !== RESUME_TOKEN_LEN) throw new RangeError('a resume token has 16 bytes');
       w.uvar(0);
       w.uvar(msg.wireVersion);
-      if (msg.protocolHash === null) w.u8(0);
-      else {
-        w.u8(1);
-        w.u64(msg.protocolHash);
-      }
+      w.option(msg.protocolHash, (hash) => w.u64(hash));
       w.string(msg.room);
       w.string(msg.authToken);
-      if (msg.resume === null) w.u8(0);
-      else {
-        if (msg.resume.token.length !== RESUME_TOKEN_LEN) throw new RangeError('a resume token has 16 bytes');
-        w.u8(1);
-        w.raw(msg.resume.token);
-        if (msg.resume.lastTick === null) w.u8(0);
-        else {
-          w.u8(1);
-          w.uvar(msg.resume.lastTick);
-        }
-      }
+      w.option(msg.resume, (resume) => {
+        w.raw(resume.token);
+        w.option(resume.lastTick, (tick) => w.uvar(tick));
+      });
       break;
     case 'ping':
       w.uvar(1);
       w.u64(msg.clientTimeUs);
       break;
     case 'signal':
-      w.uvar(2);
-      writeSignal(w, msg.signal);
-      break;
     case 'event':
-      w.uvar(3);
-      w.bytes(msg.payload);
+      writeEitherWay(w, msg);
       break;
     case 'leave':
       w.uvar(4);
@@ -281,11 +276,7 @@ export function encodeServerMessage(msg: ServerMessage): Uint8Array {
     case 'welcome':
       w.uvar(0);
       w.uvar(msg.clientId);
-      if (msg.player === null) w.u8(0);
-      else {
-        w.u8(1);
-        w.uvar(msg.player);
-      }
+      w.option(msg.player, (player) => w.uvar(player));
       w.uvar(msg.tickRate);
       w.uvar(msg.tick);
       w.uvar(msg.tickFraction);
@@ -300,12 +291,8 @@ export function encodeServerMessage(msg: ServerMessage): Uint8Array {
       w.uvar(msg.tickFraction);
       break;
     case 'signal':
-      w.uvar(2);
-      writeSignal(w, msg.signal);
-      break;
     case 'event':
-      w.uvar(3);
-      w.bytes(msg.payload);
+      writeEitherWay(w, msg);
       break;
     case 'close':
       w.uvar(4);

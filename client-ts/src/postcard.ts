@@ -189,6 +189,15 @@ export class PostcardWriter {
     this.u8(v ? 1 : 0);
   }
 
+  /** An option: its tag, then `write(v)` for `Some`. */
+  option<T>(v: T | null, write: (v: T) => void): void {
+    if (v === null) this.u8(0);
+    else {
+      this.u8(1);
+      write(v);
+    }
+  }
+
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);

@@ -320,41 +320,39 @@ export class Layout {
 // Postcard form (PROTOCOL.md section 7.5) and protocol hash (section 10)
 // ---------------------------------------------------------------------------------------------
 
+/** Variant numbers of the Rust `FieldType` in postcard. */
+const FIELD_TAG = { f32: 0, int: 1, bool: 2, enum: 3, vec2: 4, vec3: 5, quat: 6, str: 7 } as const;
+
 function writeFields(w: PostcardWriter, fields: readonly FieldDef[]): void {
   w.uvar(fields.length);
   for (const f of fields) {
     w.string(f.name);
     const ty = f.ty;
+    w.uvar(FIELD_TAG[ty.type]);
     switch (ty.type) {
       case 'f32':
       case 'vec2':
       case 'vec3':
-        w.uvar(ty.type === 'f32' ? 0 : ty.type === 'vec2' ? 4 : 5);
         w.f32(ty.min);
         w.f32(ty.max);
         w.f32(ty.precision);
         w.u8(ty.deltaBits);
         break;
       case 'int':
-        w.uvar(1);
         w.i64(ty.min);
         w.i64(ty.max);
         w.u8(ty.deltaBits);
         break;
       case 'bool':
-        w.uvar(2);
         break;
       case 'enum':
-        w.uvar(3);
         w.uvar(ty.variants.length);
         for (const v of ty.variants) w.string(v);
         break;
       case 'quat':
-        w.uvar(6);
         w.u8(ty.bits);
         break;
       case 'str':
-        w.uvar(7);
         w.u8(ty.maxLen);
         break;
     }
@@ -388,30 +386,30 @@ function readFields(r: PostcardReader): FieldDef[] {
     const variant = r.u32();
     let ty: FieldType;
     switch (variant) {
-      case 0:
-      case 4:
-      case 5: {
-        const type = variant === 0 ? 'f32' : variant === 4 ? 'vec2' : 'vec3';
+      case FIELD_TAG.f32:
+      case FIELD_TAG.vec2:
+      case FIELD_TAG.vec3: {
+        const type = variant === FIELD_TAG.f32 ? 'f32' : variant === FIELD_TAG.vec2 ? 'vec2' : 'vec3';
         ty = { type, min: r.f32(), max: r.f32(), precision: r.f32(), deltaBits: r.u8() };
         break;
       }
-      case 1:
+      case FIELD_TAG.int:
         ty = { type: 'int', min: r.i64(), max: r.i64(), deltaBits: r.u8() };
         break;
-      case 2:
+      case FIELD_TAG.bool:
         ty = { type: 'bool' };
         break;
-      case 3: {
+      case FIELD_TAG.enum: {
         const count = r.seqLen();
         const variants: string[] = [];
         for (let k = 0; k < count; k++) variants.push(r.string());
         ty = { type: 'enum', variants };
         break;
       }
-      case 6:
+      case FIELD_TAG.quat:
         ty = { type: 'quat', bits: r.u8() };
         break;
-      case 7:
+      case FIELD_TAG.str:
         ty = { type: 'str', maxLen: r.u8() };
         break;
       default:

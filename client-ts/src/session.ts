@@ -13,7 +13,7 @@
 
 import { ClockSync } from './clock.js';
 import { SnapshotDecoder, peekSnapshotHeader, type SnapshotHeader } from './codec.js';
-import { DecodeError, SchemaError } from './errors.js';
+import { DecodeError, errorMessage, SchemaError } from './errors.js';
 import { encodeInputPacket, MAX_INPUTS_PER_PACKET, type StampedInput } from './input.js';
 import {
   CloseCode,
@@ -266,7 +266,7 @@ export class ClientSession {
       try {
         msg = decodeServerMessage(frame);
       } catch (e) {
-        throw this.fail(CloseCode.MALFORMED, `server control frame: ${e instanceof Error ? e.message : String(e)}`);
+        throw this.fail(CloseCode.MALFORMED, `server control frame: ${errorMessage(e)}`);
       }
       this.handleMessage(nowUs, msg);
     } else if (type === FRAME_SNAPSHOT) {

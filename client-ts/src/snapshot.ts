@@ -156,6 +156,24 @@ const QUAT_R = Math.SQRT1_2;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/**
+ * Stores a string field's first `len` bytes of `bytes` at word `o`: the length, then the bytes
+ * four to a word, little-endian, the rest of the field's words zero.
+ */
+export function storeStr(f: CompiledField, words: Uint32Array, o: number, bytes: Uint8Array, len: number): void {
+  words.fill(0, o, o + f.words);
+  words[o] = len;
+  for (let i = 0; i < len; i++) {
+    const w = o + 1 + (i >>> 2);
+    words[w] = (words[w]! | (bytes[i]! << (8 * (i & 3)))) >>> 0;
+  }
+}
+
+/** Byte `i` of the string stored at word `o` (see {@link storeStr}). */
+export function strByte(words: Uint32Array, o: number, i: number): number {
+  return (words[o + 1 + (i >>> 2)]! >>> (8 * (i & 3))) & 0xff;
+}
+
 /** `min + q · (max − min) / steps` in f64, rounded to f32. */
 export function dequantizeFloat(f: CompiledField, q: number): number {
   return Math.fround(f.min + (q * f.range) / f.steps);
@@ -195,7 +213,7 @@ export function readValue(f: CompiledField, words: Uint32Array, base: number): V
     default: {
       const len = words[o]!;
       const bytes = new Uint8Array(len);
-      for (let i = 0; i < len; i++) bytes[i] = (words[o + 1 + (i >>> 2)]! >>> (8 * (i & 3))) & 0xff;
+      for (let i = 0; i < len; i++) bytes[i] = strByte(words, o, i);
       return utf8.decode(bytes);
     }
   }
@@ -281,12 +299,7 @@ export function writeValue(f: CompiledField, words: Uint32Array, base: number, v
       if (typeof value !== 'string') throw new ValueError(`field \`${f.name}\`: expected a string`);
       const bytes = utf8Encoder.encode(value);
       if (bytes.length > f.maxLen) throw new ValueError(`field \`${f.name}\`: longer than ${f.maxLen} bytes`);
-      words.fill(0, o, o + f.words);
-      words[o] = bytes.length;
-      for (let i = 0; i < bytes.length; i++) {
-        const w = o + 1 + (i >>> 2);
-        words[w] = (words[w]! | (bytes[i]! << (8 * (i & 3)))) >>> 0;
-      }
+      storeStr(f, words, o, bytes, bytes.length);
     }
   }
 }

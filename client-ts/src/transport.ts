@@ -58,6 +58,17 @@ export interface WebSocketLike {
 /** A WebSocket constructor. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * The bytes of a message as a WebSocket or a data channel with `binaryType = 'arraybuffer'`
+ * delivers it; `null` for text (and Blobs, which that setting rules out), which is not part of
+ * the protocol.
+ */
+export function binaryMessage(data: unknown): Uint8Array | null {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
 async function defaultWebSocket(): Promise<WebSocketConstructor> {
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global !== undefined) return global;
@@ -80,10 +91,8 @@ export function websocketTransport(ctor?: WebSocketConstructor): TransportFactor
     };
     ws.onopen = () => handlers.onOpen();
     ws.onmessage = (ev) => {
-      const d = ev.data;
-      if (d instanceof ArrayBuffer) handlers.onFrame(new Uint8Array(d));
-      else if (ArrayBuffer.isView(d)) handlers.onFrame(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-      // Text messages are not part of the protocol: ignored.
+      const frame = binaryMessage(ev.data);
+      if (frame !== null) handlers.onFrame(frame);
     };
     ws.onclose = (ev) => finish({ code: ev.code === 1005 || ev.code === 1006 ? null : ev.code, reason: ev.reason });
     ws.onerror = () => {

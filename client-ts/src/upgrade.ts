@@ -15,6 +15,7 @@
  * touched here: the session stays on it whatever happens to the peer.
  */
 
+import { errorMessage } from './errors.js';
 import type { Signal } from './messages.js';
 import type { Channel } from './session.js';
 
@@ -151,7 +152,7 @@ export class RtcUpgrade {
     try {
       this.peer = this.factory(id);
     } catch (e) {
-      this.fail(nowMs, `could not start: ${e instanceof Error ? e.message : String(e)}`, false);
+      this.fail(nowMs, `could not start: ${errorMessage(e)}`, false);
     }
   }
 

@@ -9,8 +9,10 @@
  * fits, and the browser bundle imports nothing.
  */
 
+import { errorMessage } from './errors.js';
 import type { Signal } from './messages.js';
 import type { Channel } from './session.js';
+import { binaryMessage } from './transport.js';
 import type { PeerEvent, UpgradePeer } from './upgrade.js';
 
 /** Label of the unreliable, unordered channel. */
@@ -65,20 +67,9 @@ export function globalPeerConnection(): PeerConnectionConstructor | null {
   return (globalThis as { RTCPeerConnection?: PeerConnectionConstructor }).RTCPeerConnection ?? null;
 }
 
-function messageBytes(data: unknown): Uint8Array | null {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  // Text (and Blob, which `binaryType = 'arraybuffer'` rules out) is not part of the protocol.
-  return null;
-}
-
 /** Whether an ICE candidate line (`candidate:<foundation> <component> <transport> ...`) is UDP. */
 export function isUdpCandidate(line: string): boolean {
   return line.trim().split(/\s+/)[2]?.toLowerCase() === 'udp';
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**
@@ -110,7 +101,7 @@ export class RtcPeer implements UpgradePeer {
       ch.onopen = () => this.checkOpen();
       ch.onclose = () => this.fail(`data channel ${ch.label} closed`);
       ch.onmessage = (ev) => {
-        const frame = messageBytes(ev.data);
+        const frame = binaryMessage(ev.data);
         if (frame !== null && !this.done) this.report({ type: 'frame', frame });
       };
     }
@@ -140,7 +131,7 @@ export class RtcPeer implements UpgradePeer {
       // Candidates gathered while the offer was being set go after it.
       for (const s of this.early.splice(0)) this.report({ type: 'signal', signal: s });
     } catch (e) {
-      this.fail(`could not make an offer: ${errorText(e)}`);
+      this.fail(`could not make an offer: ${errorMessage(e)}`);
     }
   }
 
@@ -165,7 +156,7 @@ export class RtcPeer implements UpgradePeer {
   }
 
   acceptAnswer(sdp: string): void {
-    this.pc.setRemoteDescription({ type: 'answer', sdp }).catch((e: unknown) => this.fail(`answer refused: ${errorText(e)}`));
+    this.pc.setRemoteDescription({ type: 'answer', sdp }).catch((e: unknown) => this.fail(`answer refused: ${errorMessage(e)}`));
   }
 
   addCandidate(candidate: string, mid: string | null): void {

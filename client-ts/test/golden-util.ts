@@ -4,10 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type { ClientMessage, ServerMessage, Signal } from '../src/messages.js';
-import type { FieldDef, FieldType, Schema } from '../src/schema.js';
-import type { PlainSnapshot } from '../src/snapshot.js';
-import type { Value } from '../src/values.js';
+import type { Value } from '../src/index.js';
+import type { ClientMessage, FieldDef, FieldType, PlainSnapshot, Schema, ServerMessage, Signal } from '../src/wire.js';
 
 export const GOLDEN = fileURLToPath(new URL('../../protocol/golden/', import.meta.url));
 

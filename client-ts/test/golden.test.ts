@@ -3,12 +3,25 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { encodeSnapshot, peekSnapshotHeader, SnapshotDecoder } from '../src/codec.js';
-import { DecodeError } from '../src/errors.js';
-import { decodeInputPacket, encodeInputPacket } from '../src/input.js';
-import { decodeServerMessage, encodeClientMessage, encodeServerMessage } from '../src/messages.js';
-import { decodeSchema, encodeSchema, Layout, type LayoutTable } from '../src/schema.js';
-import { readFields, Snapshot, toPlain, writeFields } from '../src/snapshot.js';
+import { DecodeError } from '../src/index.js';
+import {
+  decodeInputPacket,
+  decodeSchema,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeInputPacket,
+  encodeSchema,
+  encodeServerMessage,
+  encodeSnapshot,
+  Layout,
+  type LayoutTable,
+  peekSnapshotHeader,
+  readFields,
+  Snapshot,
+  SnapshotDecoder,
+  toPlain,
+  writeFields,
+} from '../src/wire.js';
 import {
   clientMessageFromJson,
   goldenBin,

@@ -2,11 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { ClockSync } from '../src/clock.js';
 import { PROTOCOL } from '../src/generated/index.js';
-import { InterpolationBuffer } from '../src/interpolation.js';
-import { Layout } from '../src/schema.js';
-import { Snapshot, writeFields } from '../src/snapshot.js';
+import { InterpolationBuffer } from '../src/index.js';
+import { ClockSync, Layout, Snapshot, writeFields } from '../src/wire.js';
 
 const layout = new Layout(PROTOCOL.schema);
 const player = layout.kinds[0]!;

@@ -2,13 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { BitReader, BitWriter } from '../src/bits.js';
-import { SnapshotDecoder } from '../src/codec.js';
-import { DecodeError } from '../src/errors.js';
-import { decodeInputPacket } from '../src/input.js';
-import { decodeServerMessage } from '../src/messages.js';
-import { Layout } from '../src/schema.js';
-import { Snapshot } from '../src/snapshot.js';
+import { DecodeError } from '../src/index.js';
+import { BitReader, BitWriter, decodeInputPacket, decodeServerMessage, Layout, Snapshot, SnapshotDecoder } from '../src/wire.js';
 import { goldenBin, goldenJson, schemaFromJson } from './golden-util.js';
 
 const layout = new Layout(schemaFromJson(goldenJson('schema')));

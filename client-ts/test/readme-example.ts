@@ -2,7 +2,8 @@
 
 import { RTCPeerConnection } from 'werift';
 
-import { connect, PROTOCOL, type InterpolatedEntity } from '../src/index.js';
+import { PROTOCOL } from '../src/generated/index.js';
+import { connect, type InterpolatedEntity } from '../src/index.js';
 
 declare function draw(entities: readonly InterpolatedEntity[]): void;
 

@@ -2,9 +2,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { connect, ConnectError, Connection, type ConnectionEvents } from '../src/connection.js';
-import { CloseCode } from '../src/messages.js';
 import { PROTOCOL, PROTOCOL_HASH, type Types } from '../src/generated/index.js';
+import { CloseCode, connect, ConnectError, Connection, type ConnectionEvents } from '../src/index.js';
 import { nextSnapshot, playerPos } from './support/play.js';
 import { startProxy, startServer, within, type RunningServer } from './support/server.js';
 

@@ -4,10 +4,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { Kind, LAYOUT_TABLE, PlayerField, PROTOCOL_HASH, SCHEMA } from '../src/generated/index.js';
-import { decodeInputPacket } from '../src/input.js';
-import { CloseCode, encodeServerMessage } from '../src/messages.js';
-import { Layout } from '../src/schema.js';
-import { ClientSession, type SessionEvent } from '../src/session.js';
+import { CloseCode } from '../src/index.js';
+import { ClientSession, decodeInputPacket, encodeServerMessage, Layout, type SessionEvent } from '../src/wire.js';
 import { goldenBin, goldenJson, schemaFromJson } from './golden-util.js';
 
 const goldenLayout = new Layout(schemaFromJson(goldenJson('schema')));

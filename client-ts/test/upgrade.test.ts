@@ -3,10 +3,15 @@
 
 import { describe, expect, it } from 'vitest';
 
-import type { Signal } from '../src/messages.js';
-import type { Channel } from '../src/session.js';
-import { defaultUpgradeConfig, RtcUpgrade, type UpgradeEvent, type UpgradePeer } from '../src/upgrade.js';
-import { isUdpCandidate } from '../src/webrtc.js';
+import {
+  type Channel,
+  defaultUpgradeConfig,
+  isUdpCandidate,
+  RtcUpgrade,
+  type Signal,
+  type UpgradeEvent,
+  type UpgradePeer,
+} from '../src/wire.js';
 
 /** A peer that records what the upgrade asks of it. */
 class ScriptedPeer implements UpgradePeer {

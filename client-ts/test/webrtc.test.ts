@@ -4,8 +4,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Connection, type Traffic } from '../src/connection.js';
 import { PROTOCOL, type Types } from '../src/generated/index.js';
+import { Connection, type Traffic } from '../src/index.js';
 import { nextSnapshot, playerPos, webrtcStatus, type Snap } from './support/play.js';
 import { startProxy, startServer, until, within, type RunningServer } from './support/server.js';
 import { weriftPeers } from './support/werift.js';

@@ -1,7 +1,7 @@
 // Helpers the tests against a real server share: waiting for snapshots, reading the own
 // player, and the server's WebRTC counters.
 
-import type { Connection, ConnectionEvents } from '../../src/connection.js';
+import type { Connection, ConnectionEvents } from '../../src/index.js';
 import type { Types } from '../../src/generated/index.js';
 import { within, type RunningServer } from './server.js';
 

@@ -3,7 +3,7 @@
 
 import { RTCPeerConnection } from 'werift';
 
-import type { WebRtcOptions } from '../../src/connection.js';
+import type { WebRtcOptions } from '../../src/index.js';
 
 type Channel = ReturnType<RTCPeerConnection['createDataChannel']>;
 type MessageHandler = Channel['onmessage'];
