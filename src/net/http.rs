@@ -195,7 +195,14 @@ async fn handle(
     match (head.method.as_str(), head.path.as_str()) {
         ("GET", "/ws") if head.upgrade => {
             if head.ws_version.as_deref() != Some("13") {
-                return respond_upgrade_required(&mut stream).await;
+                return respond_with(
+                    &mut stream,
+                    426,
+                    "sec-websocket-version: 13\r\n",
+                    "text/plain",
+                    b"websocket version 13 only\n",
+                )
+                .await;
             }
             let Some(key) = head.ws_key.as_deref().filter(|_| head.connection_upgrade) else {
                 return respond(
@@ -251,20 +258,20 @@ async fn handle(
     }
 }
 
-async fn respond_upgrade_required(stream: &mut TcpStream) -> std::io::Result<()> {
-    let body = b"websocket version 13 only\n";
-    let head = format!(
-        "HTTP/1.1 426 Upgrade Required\r\nsec-websocket-version: 13\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    stream.shutdown().await
-}
-
 async fn respond(
     stream: &mut TcpStream,
     status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    respond_with(stream, status, "", content_type, body).await
+}
+
+/// Answers with `status`, `headers` (whole lines) and `body`, then closes.
+async fn respond_with(
+    stream: &mut TcpStream,
+    status: u16,
+    headers: &str,
     content_type: &str,
     body: &[u8],
 ) -> std::io::Result<()> {
@@ -273,10 +280,11 @@ async fn respond(
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        426 => "Upgrade Required",
         _ => "Service Unavailable",
     };
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\n{headers}content-type: {content_type}\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
