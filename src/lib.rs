@@ -35,5 +35,5 @@ mod ws;
 pub use config::Config;
 pub use server::Server;
 
-pub mod bots;
+#[cfg(feature = "client")]
 pub mod client;

@@ -54,7 +54,7 @@ struct BotsArgs {
     room: String,
     /// Transport: ws, or webrtc (data channels, falling back to the WebSocket).
     #[arg(long, default_value = "ws")]
-    transport: tickwire::bots::Transport,
+    transport: tickwire::client::bots::Transport,
     /// Local IP the WebRTC bots' UDP sockets bind (port 0).
     #[arg(long, default_value = "127.0.0.1")]
     webrtc_local_ip: std::net::IpAddr,
@@ -229,7 +229,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn bots(args: BotsArgs) -> anyhow::Result<()> {
     init_logs(LogFormat::Text);
-    let cfg = tickwire::bots::BotConfig {
+    let cfg = tickwire::client::bots::BotConfig {
         url: args.url,
         bots: args.bots,
         seconds: args.seconds,
@@ -238,14 +238,14 @@ async fn bots(args: BotsArgs) -> anyhow::Result<()> {
         room: args.room,
         seed: args.seed,
         transport: args.transport,
-        webrtc: tickwire::webrtc::WebRtcConfig {
+        webrtc: tickwire::client::WebRtcConfig {
             local_ip: args.webrtc_local_ip,
-            ..tickwire::webrtc::WebRtcConfig::default()
+            ..tickwire::client::WebRtcConfig::default()
         },
         ack_delay_ms: args.ack_delay_ms,
-        ..tickwire::bots::BotConfig::default()
+        ..tickwire::client::bots::BotConfig::default()
     };
-    let report = tickwire::bots::run_swarm(&cfg).await?;
+    let report = tickwire::client::bots::run_swarm(&cfg).await?;
     let line = serde_json::to_string(&report)?;
     if args.json {
         #[expect(clippy::print_stdout, reason = "the report is the command's output")]

@@ -14,15 +14,12 @@
 //! direction keeps the session, the player and the acknowledged baseline. See the
 //! "WebRTC" section of the README for the reasons behind str0m and the demultiplexer.
 
-pub mod client;
 pub(crate) mod demux;
 pub(crate) mod link;
 pub(crate) mod server;
 pub(crate) mod stun;
-pub(crate) mod upgrade;
 
 pub use server::WebRtcReport;
-pub use upgrade::{WebRtcConfig, WebRtcStats};
 
 /// Label of the unreliable, unordered channel (snapshots, input packets).
 pub const STATE_LABEL: &str = "state";

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tickwire_protocol::message::Signal;
 use tickwire_protocol::session::Channel;
 
-use super::client::{RtcClientPeer, RtcPeerEvent};
+use super::rtc::{RtcClientPeer, RtcPeerEvent};
 
 /// Settings of a client's WebRTC upgrade.
 #[derive(Debug, Clone)]

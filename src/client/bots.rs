@@ -27,8 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use crate::client::{ActiveTransport, Client, ClientConfig, ClientError};
-use crate::webrtc::WebRtcConfig;
+use super::{ActiveTransport, Client, ClientConfig, ClientError, WebRtcConfig};
 
 /// Probability, per input sent, that a bot picks a new direction.
 const TURN_PROBABILITY: f64 = 0.04;
@@ -656,7 +655,7 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_server::{TICK_RATE, TestServer};
+    use crate::client::tests::scripted_server::{ScriptedServer, TICK_RATE};
 
     #[test]
     fn histogram_buckets_are_contiguous_and_tight() {
@@ -774,8 +773,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn swarm_against_the_test_server() {
-        let server = TestServer::start().await;
+    async fn swarm_against_the_scripted_server() {
+        let server = ScriptedServer::start().await;
         let cfg = BotConfig {
             url: server.url.clone(),
             bots: 20,
@@ -812,7 +811,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn losing_the_server_counts_disconnects() {
-        let server = TestServer::start().await;
+        let server = ScriptedServer::start().await;
         let cfg = BotConfig {
             url: server.url.clone(),
             bots: 5,

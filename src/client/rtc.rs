@@ -16,7 +16,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tickwire_protocol::session::Channel;
 use tokio::net::UdpSocket;
 
-use super::{EVENTS_LABEL, STATE_LABEL};
+use crate::webrtc::{EVENTS_LABEL, STATE_LABEL};
 
 /// What the peer reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
