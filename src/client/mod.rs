@@ -37,14 +37,15 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use self::upgrade::Upgrade;
+use self::upgrade_driver::UpgradeDriver;
 
 pub mod bots;
 mod rtc;
 mod upgrade;
+mod upgrade_driver;
 
-pub use self::rtc::{RtcClientPeer, RtcPeerError, RtcPeerEvent};
-pub use self::upgrade::{WebRtcConfig, WebRtcStats};
+pub use self::rtc::{RtcClientPeer, RtcPeerError};
+pub use self::upgrade::{RtcPeerEvent, WebRtcConfig, WebRtcStats};
 
 /// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
 /// interval); see [`tickwire_protocol::session::ClientConfig`].
@@ -245,7 +246,7 @@ pub struct Client {
     traffic: Traffic,
     rtt_samples: VecDeque<Duration>,
     /// The WebRTC upgrade, when configured and the session is established.
-    upgrade: Option<Upgrade>,
+    upgrade: Option<UpgradeDriver>,
     /// Counters of upgrades that ended with a reconnect.
     past_webrtc: WebRtcStats,
 }
@@ -352,7 +353,7 @@ impl Client {
             if self.session.is_established() {
                 if let Some(cfg) = &self.config.webrtc {
                     let cfg = self.stall_capped(cfg.clone());
-                    self.upgrade = Some(Upgrade::new(cfg, Instant::now()));
+                    self.upgrade = Some(UpgradeDriver::new(cfg, Instant::now()));
                 }
                 return Ok(());
             }
@@ -381,7 +382,7 @@ impl Client {
         loop {
             if let Some(ev) = self.session.poll_event().or_else(|| self.synthetic.take()) {
                 if let (ClientEvent::Signal(s), Some(up)) = (&ev, self.upgrade.as_mut()) {
-                    up.handle_signal(Instant::now(), s.clone());
+                    up.machine_mut().handle_signal(Instant::now(), s.clone());
                     continue;
                 }
                 return Some(ev);
@@ -393,7 +394,10 @@ impl Client {
             if let Some(up) = self.upgrade.as_mut()
                 && self.session.is_established()
                 && self.end.is_none()
-                && up.poll_timeout().is_some_and(|t| Instant::now() >= t)
+                && up
+                    .machine()
+                    .poll_timeout()
+                    .is_some_and(|t| Instant::now() >= t)
             {
                 up.handle_timeout(Instant::now()).await;
                 continue;
@@ -409,7 +413,11 @@ impl Client {
                     .poll_timeout()
                     .map(|us| self.epoch + Duration::from_micros(us)),
             };
-            if let Some(t) = self.upgrade.as_ref().and_then(Upgrade::poll_timeout) {
+            if let Some(t) = self
+                .upgrade
+                .as_ref()
+                .and_then(|u| u.machine().poll_timeout())
+            {
                 deadline = Some(deadline.map_or(t, |d| d.min(t)));
             }
             let Some(ws) = self.ws.as_mut() else {
@@ -439,7 +447,11 @@ impl Client {
     fn take_webrtc_frames(&mut self) -> bool {
         let now = Instant::now();
         let mut any = false;
-        while let Some(f) = self.upgrade.as_mut().and_then(|u| u.poll_frame(now)) {
+        while let Some(f) = self
+            .upgrade
+            .as_mut()
+            .and_then(|u| u.machine_mut().poll_frame(now))
+        {
             self.handle_binary(&f);
             any = true;
         }
@@ -448,15 +460,8 @@ impl Client {
 
     fn drop_upgrade(&mut self) {
         if let Some(mut up) = self.upgrade.take() {
-            up.stop();
-            let s = up.stats();
-            let p = &mut self.past_webrtc;
-            p.attempts += s.attempts;
-            p.opened += s.opened;
-            p.failed_attempts += s.failed_attempts;
-            p.fallbacks += s.fallbacks;
-            p.frames_received += s.frames_received;
-            p.frames_sent += s.frames_sent;
+            up.machine_mut().stop();
+            self.past_webrtc += up.machine().stats();
         }
     }
 
@@ -475,7 +480,7 @@ impl Client {
         });
         let up = self
             .upgrade
-            .get_or_insert_with(|| Upgrade::new(cfg, Instant::now()));
+            .get_or_insert_with(|| UpgradeDriver::new(cfg, Instant::now()));
         up.start(Instant::now()).await;
         self.flush_or_fail().await
     }
@@ -496,14 +501,14 @@ impl Client {
     /// WebSocket (no automatic retry until [`Client::start_webrtc`]).
     pub async fn stop_webrtc(&mut self) -> Result<(), ClientError> {
         if let Some(up) = self.upgrade.as_mut() {
-            up.stop();
+            up.machine_mut().stop();
         }
         self.flush_or_fail().await
     }
 
     /// Which transport carries snapshots and inputs now.
     pub fn transport(&self) -> ActiveTransport {
-        if self.upgrade.as_ref().is_some_and(Upgrade::is_open) {
+        if self.upgrade.as_ref().is_some_and(|u| u.machine().is_open()) {
             ActiveTransport::WebRtc
         } else {
             ActiveTransport::WebSocket
@@ -513,20 +518,15 @@ impl Client {
     /// WebRTC upgrade counters, over every connection this client made.
     pub fn webrtc_stats(&self) -> WebRtcStats {
         let mut s = self.past_webrtc;
-        if let Some(c) = self.upgrade.as_ref().map(Upgrade::stats) {
-            s.attempts += c.attempts;
-            s.opened += c.opened;
-            s.failed_attempts += c.failed_attempts;
-            s.fallbacks += c.fallbacks;
-            s.frames_received += c.frames_received;
-            s.frames_sent += c.frames_sent;
+        if let Some(up) = &self.upgrade {
+            s += up.machine().stats();
         }
         s
     }
 
     /// The local UDP address of the running WebRTC attempt, if any.
     pub fn webrtc_local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.upgrade.as_ref().and_then(Upgrade::local_addr)
+        self.upgrade.as_ref().and_then(UpgradeDriver::local_addr)
     }
 
     fn handle_deadline(&mut self) {
@@ -629,7 +629,7 @@ impl Client {
     /// session is kept in `self.out` until the socket accepts it, so cancelling loses nothing.
     async fn flush(&mut self) -> Result<(), WsError> {
         if let Some(up) = self.upgrade.as_mut() {
-            while let Some(s) = up.poll_signal() {
+            while let Some(s) = up.machine_mut().poll_signal() {
                 self.session.send_signal(s);
             }
         }
@@ -643,10 +643,9 @@ impl Client {
                     // the snapshots take), go on the unreliable channel while it is open.
                     Some(ch)
                         if (ch == Channel::Unreliable || is_ping(&self.tx))
-                            && self
-                                .upgrade
-                                .as_mut()
-                                .is_some_and(|u| u.send(Channel::Unreliable, &self.tx)) =>
+                            && self.upgrade.as_mut().is_some_and(|u| {
+                                u.machine_mut().send(Channel::Unreliable, &self.tx)
+                            }) =>
                     {
                         self.traffic.bytes_sent += self.tx.len() as u64;
                         self.traffic.messages_sent += 1;
@@ -714,7 +713,7 @@ impl Client {
             return Ok(());
         }
         if let Some(up) = self.upgrade.as_mut() {
-            up.stop();
+            up.machine_mut().stop();
         }
         self.session.leave();
         self.close_out = Some(CloseFrame {
