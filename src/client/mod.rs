@@ -1,4 +1,28 @@
-//! An async WebSocket game client: [`ClientSession`] driven over tokio-tungstenite.
+//! The Rust game client: an async WebSocket client ([`Client`]) driving the sans-IO
+//! [`ClientSession`] over tokio-tungstenite, with an optional upgrade to WebRTC data channels,
+//! and the bot swarm built on it ([`bots`]). Behind the `client` feature (on by default).
+//!
+//! # Layout
+//!
+//! - `mod.rs`: [`Client`], its socket, clock and event loop; [`Traffic`], [`ActiveTransport`].
+//!   Runs on whichever task awaits [`Client::next_event`] (one tokio task per client).
+//! - `config.rs`: [`ClientConfig`] and the session's [`SessionConfig`].
+//! - `error.rs`: [`ClientError`], [`ConnectionEnd`].
+//! - `upgrade.rs`: the WebRTC upgrade's state machine, sans-IO over an `UpgradePeer` trait
+//!   (when to offer, give up, retry); [`WebRtcConfig`], [`WebRtcStats`]. Never awaits.
+//! - `upgrade_driver.rs`: makes the machine's peers and awaits their sockets, inline in the
+//!   client's task.
+//! - `rtc.rs`: [`RtcClientPeer`], the str0m offerer with its own UDP socket.
+//! - [`bots`]: the bot swarm, one tokio task per bot on the caller's runtime.
+//! - `tests/`: the client's unit tests and `ScriptedServer`, the fake server they (and the
+//!   bots' tests) play against.
+//!
+//! ```text
+//!  Client task ── next_event ──┬─ WebSocket (tungstenite): frames, signaling, fallback
+//!                              └─ UpgradeDriver ── Upgrade (pure) ── RtcClientPeer ── UDP
+//! ```
+//!
+//! # The client
 //!
 //! The session is sans-IO; this module owns the socket and the clock. Time is a monotonic
 //! microsecond count from an [`Instant`] captured when the [`Client`] is created, passed to
@@ -18,7 +42,7 @@
 //! WebSocket stays open; when the channels fail, the client falls back to it and retries
 //! later, without touching the session.
 //!
-//! Used by the bot swarm ([`bots`]) and by tests; browsers use the TypeScript SDK.
+//! Used by the bot swarm and by tests; browsers use the TypeScript SDK.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -26,176 +50,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tickwire_protocol::message::{MAX_FRAME_LEN, Welcome};
+use tickwire_protocol::message::Welcome;
 use tickwire_protocol::session::{Channel, ClientEvent, ClientSession, ClientStats, SessionError};
 use tickwire_protocol::{
     CloseCode, CloseReason, FRAME_CONTROL, KindLayout, Layout, ServerMessage, Snapshot,
 };
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use self::upgrade_driver::UpgradeDriver;
 
 pub mod bots;
+mod config;
+mod error;
 mod rtc;
 mod upgrade;
 mod upgrade_driver;
 
+pub use self::config::{ClientConfig, SessionConfig};
+pub use self::error::{ClientError, ConnectionEnd};
 pub use self::rtc::{RtcClientPeer, RtcPeerError};
 pub use self::upgrade::{RtcPeerEvent, WebRtcConfig, WebRtcStats};
-
-/// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
-/// interval); see [`tickwire_protocol::session::ClientConfig`].
-pub use tickwire_protocol::session::ClientConfig as SessionConfig;
 
 type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Round-trip samples kept for [`Client::take_rtt_samples`] when nobody takes them.
 const MAX_RTT_SAMPLES: usize = 64;
-
-/// Settings of a [`Client`].
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// The protocol session's settings. Default: [`SessionConfig::default`].
-    pub session: SessionConfig,
-    /// Longest time from starting the TCP connect to the server's welcome. Default 5 s.
-    pub handshake_timeout: Duration,
-    /// How long [`Client::close`] waits for the server's WebSocket close reply, and how long
-    /// the client waits for the WebSocket close after the server's close message. Default 1 s.
-    pub close_timeout: Duration,
-    /// WebSocket read buffer in bytes (allocated up front per connection). Default 4 KiB.
-    pub read_buffer_size: usize,
-    /// Bytes buffered before a write reaches the socket; 0 writes each message at once. The
-    /// client flushes after every batch anyway. Default 0.
-    pub write_buffer_size: usize,
-    /// Most bytes waiting to be written before writes fail. Default 64 KiB.
-    pub max_write_buffer_size: usize,
-    /// Largest message (and frame) accepted from the server, in bytes. Default 64 KiB, the
-    /// protocol's frame limit.
-    pub max_message_size: usize,
-    /// Disable Nagle's algorithm: frames are small and latency matters. Default true.
-    pub nodelay: bool,
-    /// Upgrade to WebRTC data channels after the welcome; `None` stays on the WebSocket.
-    /// Default `None`.
-    pub webrtc: Option<WebRtcConfig>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        Self {
-            session: SessionConfig::default(),
-            handshake_timeout: Duration::from_secs(5),
-            close_timeout: Duration::from_secs(1),
-            read_buffer_size: 4 * 1024,
-            write_buffer_size: 0,
-            max_write_buffer_size: 64 * 1024,
-            max_message_size: MAX_FRAME_LEN,
-            nodelay: true,
-            webrtc: None,
-        }
-    }
-}
-
-impl ClientConfig {
-    /// Default settings for joining `room`.
-    pub fn for_room(room: impl Into<String>) -> Self {
-        let mut c = Self::default();
-        c.session.room = room.into();
-        c
-    }
-
-    fn websocket(&self) -> WebSocketConfig {
-        WebSocketConfig::default()
-            .read_buffer_size(self.read_buffer_size)
-            .write_buffer_size(self.write_buffer_size)
-            .max_write_buffer_size(self.max_write_buffer_size.max(self.write_buffer_size + 1))
-            .max_message_size(Some(self.max_message_size))
-            .max_frame_size(Some(self.max_message_size))
-    }
-}
-
-/// Why a [`Client`] operation failed.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The WebSocket failed: connect, upgrade, or I/O.
-    #[error("websocket: {0}")]
-    WebSocket(Arc<WsError>),
-    /// No welcome arrived within [`ClientConfig::handshake_timeout`].
-    #[error("no welcome within {0:?}")]
-    HandshakeTimeout(Duration),
-    /// The server refused or ended the session, for the reason given.
-    #[error("server closed the session: {0}")]
-    Refused(CloseReason),
-    /// The session refused what the server sent (for example a protocol hash mismatch), or
-    /// the call needs an established session.
-    #[error("session: {0}")]
-    Session(#[from] SessionError),
-    /// The WebSocket closed without a tickwire close reason.
-    #[error("websocket closed (code {code:?}) {reason}")]
-    ConnectionClosed {
-        /// WebSocket close code, if a close frame arrived.
-        code: Option<u16>,
-        /// WebSocket close text.
-        reason: String,
-    },
-    /// The connection is over; see [`Client::end`].
-    #[error("not connected")]
-    NotConnected,
-    /// [`Client::start_webrtc`] without [`ClientConfig::webrtc`].
-    #[error("webrtc is not configured")]
-    WebRtcNotConfigured,
-    /// An input of the wrong length for the schema's input layout.
-    #[error("input has {got} words, the schema's input has {expected}")]
-    InputWords {
-        /// Words given.
-        got: usize,
-        /// Words of [`Layout::input`].
-        expected: usize,
-    },
-}
-
-impl From<WsError> for ClientError {
-    fn from(e: WsError) -> Self {
-        Self::WebSocket(Arc::new(e))
-    }
-}
-
-/// How a connection ended.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ConnectionEnd {
-    /// The server ended the session: the reason from its close message or, when only a
-    /// WebSocket close frame arrived, from its code (`4000 + reason code`).
-    Server(CloseReason),
-    /// This side ended it: [`Client::close`], or the session refused a server frame.
-    Client(CloseReason),
-    /// The WebSocket closed without a tickwire reason: a plain close frame, or none.
-    WebSocketClosed {
-        /// WebSocket close code, if a close frame arrived.
-        code: Option<u16>,
-        /// WebSocket close text.
-        reason: String,
-    },
-    /// The transport failed.
-    Transport(Arc<WsError>),
-}
-
-impl ConnectionEnd {
-    fn into_error(self) -> ClientError {
-        match self {
-            Self::Server(r) => ClientError::Refused(r),
-            Self::Client(r) => ClientError::Session(SessionError::Closed(r)),
-            Self::WebSocketClosed { code, reason } => {
-                ClientError::ConnectionClosed { code, reason }
-            }
-            Self::Transport(e) => ClientError::WebSocket(e),
-        }
-    }
-}
 
 /// Traffic counters of a [`Client`], over every connection it made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
