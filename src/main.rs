@@ -53,7 +53,7 @@ struct BotsArgs {
     #[arg(long, default_value = "arena")]
     room: String,
     /// Transport: ws, or webrtc (data channels, falling back to the WebSocket).
-    #[arg(long, default_value = "ws")]
+    #[arg(long, value_enum, default_value = "ws")]
     transport: tickwire::client::bots::Transport,
     /// Local IP the WebRTC bots' UDP sockets bind (port 0).
     #[arg(long, default_value = "127.0.0.1")]
