@@ -34,6 +34,13 @@ async fn next_snapshot(client: &mut Client) -> tickwire_protocol::SnapshotHeader
     .await
 }
 
+/// A client of `server` with the default settings, past its handshake.
+async fn connect(server: &ScriptedServer) -> Client {
+    Client::connect(&server.url, ClientConfig::default())
+        .await
+        .expect("connect")
+}
+
 fn input_words(client: &Client, dx: f32, dy: f32) -> Vec<u32> {
     let input = client.input_layout().expect("layout");
     let mut words = vec![0; input.words];
@@ -82,9 +89,7 @@ async fn handshake_then_snapshots_with_acks() {
 #[tokio::test]
 async fn inputs_move_the_entity_and_are_acknowledged() {
     let server = ScriptedServer::start().await;
-    let mut client = Client::connect(&server.url, ClientConfig::default())
-        .await
-        .expect("connect");
+    let mut client = connect(&server).await;
     next_snapshot(&mut client).await;
     let x0 = ball_x(&client);
 
@@ -137,9 +142,7 @@ async fn refusal_and_kick_carry_the_reason() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 
-    let mut client = Client::connect(&server.url, ClientConfig::default())
-        .await
-        .expect("connect");
+    let mut client = connect(&server).await;
     client.send_event(KICK_ME.to_vec()).await.expect("event");
     let reason = within(async {
         loop {
@@ -165,9 +168,7 @@ async fn refusal_and_kick_carry_the_reason() {
 #[tokio::test]
 async fn reconnect_resumes_with_a_delta() {
     let server = ScriptedServer::start().await;
-    let mut client = Client::connect(&server.url, ClientConfig::default())
-        .await
-        .expect("connect");
+    let mut client = connect(&server).await;
     let mut h = next_snapshot(&mut client).await;
     while h.baseline.is_none() {
         h = next_snapshot(&mut client).await;
