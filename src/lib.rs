@@ -17,6 +17,7 @@
 //! - [`game`]: the trait a game implements; [`arena`] is the demo game.
 //! - [`interest`]: the spatial grid behind `--view-radius`.
 //! - [`config`]: the one config struct, from flags, env vars and TOML.
+//! - `client` (feature `client`, on by default): the Rust game client and the bot swarm.
 //!
 //! The network side never touches a game; a shard never awaits and never blocks on a
 //! connection. The wire protocol lives in the `tickwire-protocol` crate.
