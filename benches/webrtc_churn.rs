@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tickwire::arena::ArenaFactory;
-use tickwire::client::{ActiveTransport, Client, ClientConfig};
-use tickwire::webrtc::WebRtcConfig;
+use tickwire::client::{ActiveTransport, Client, ClientConfig, WebRtcConfig};
 use tickwire::{Config, Server};
 use tickwire_protocol::session::ClientEvent;
 

@@ -73,6 +73,7 @@ fn run_with(cli: Cli, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
             init_logs(config.log_format);
             runtime(config.io_threads)?.block_on(serve(config, factory))
         }
+        #[cfg(feature = "client")]
         Command::Bots(args) => {
             init_logs(LogFormat::Text);
             // The swarm decodes for thousands of clients: every core.
@@ -111,9 +112,11 @@ enum Command {
     /// Run the server (the default).
     Serve(Box<ServeArgs>),
     /// Run a swarm of bots against a server and report what they measured.
+    #[cfg(feature = "client")]
     Bots(BotsArgs),
 }
 
+#[cfg(feature = "client")]
 #[derive(Debug, Args, Clone)]
 struct BotsArgs {
     /// Server WebSocket URL.
@@ -135,8 +138,8 @@ struct BotsArgs {
     #[arg(long, default_value = "arena")]
     room: String,
     /// Transport: ws, or webrtc (data channels, falling back to the WebSocket).
-    #[arg(long, default_value = "ws")]
-    transport: crate::bots::Transport,
+    #[arg(long, default_value = "ws", value_enum)]
+    transport: crate::client::bots::Transport,
     /// Local IP the WebRTC bots' UDP sockets bind (port 0).
     #[arg(long, default_value = "127.0.0.1")]
     webrtc_local_ip: IpAddr,
@@ -316,8 +319,9 @@ fn init_logs(format: LogFormat) {
     };
 }
 
+#[cfg(feature = "client")]
 async fn bots(args: BotsArgs) -> Result<(), CliError> {
-    let cfg = crate::bots::BotConfig {
+    let cfg = crate::client::bots::BotConfig {
         url: args.url,
         bots: args.bots,
         seconds: args.seconds,
@@ -326,14 +330,14 @@ async fn bots(args: BotsArgs) -> Result<(), CliError> {
         room: args.room,
         seed: args.seed,
         transport: args.transport,
-        webrtc: crate::webrtc::WebRtcConfig {
+        webrtc: crate::client::WebRtcConfig {
             local_ip: args.webrtc_local_ip,
-            ..crate::webrtc::WebRtcConfig::default()
+            ..crate::client::WebRtcConfig::default()
         },
         ack_delay_ms: args.ack_delay_ms,
-        ..crate::bots::BotConfig::default()
+        ..crate::client::bots::BotConfig::default()
     };
-    let report = crate::bots::run_swarm(&cfg)
+    let report = crate::client::bots::run_swarm(&cfg)
         .await
         .map_err(|e| CliError::Bots(e.to_string()))?;
     let line = serde_json::to_string(&report).map_err(|e| CliError::Bots(e.to_string()))?;
@@ -616,6 +620,7 @@ mod tests {
         match cli.command {
             None => cli.serve,
             Some(Command::Serve(a)) => *a,
+            #[cfg(feature = "client")]
             Some(Command::Bots(_)) => panic!("not serve"),
         }
     }

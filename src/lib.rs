@@ -24,8 +24,9 @@
 //! - [`game`]: the trait a game implements; [`arena`] is the demo game.
 //! - [`config`]: the one config struct, from TOML, `TICKWIRE_*` variables and flags
 //!   ([`cli`]).
-//! - [`client`] and [`webrtc`]: the Rust client side (client, WebRTC offerer, upgrade machine,
-//!   bots), used by the `bots` command, tests and benches; no server code imports it.
+//! - `client` (cargo feature `client`, on by default): the Rust client side (client, WebRTC
+//!   offerer, upgrade machine, bot swarm), used by the `bots` command, tests and benches; no
+//!   server code imports it.
 //!
 //! The wire protocol lives in the `tickwire-protocol` crate.
 
@@ -42,6 +43,6 @@ pub mod sim;
 pub use config::Config;
 pub use server::Server;
 
-pub mod bots;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod webrtc;

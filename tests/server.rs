@@ -3,7 +3,7 @@
 use futures_util::StreamExt;
 use glam::Vec2;
 use tickwire::arena;
-use tickwire::bots::{BotConfig, run_swarm};
+use tickwire::client::bots::{BotConfig, run_swarm};
 use tickwire::client::{Client, ClientConfig, ClientError};
 use tickwire_protocol::bits::BitWriter;
 use tickwire_protocol::message::ServerMessage;

@@ -5,10 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tickwire::Config;
-use tickwire::bots::{BotConfig, Transport, run_swarm};
-use tickwire::client::{ActiveTransport, Client, ClientConfig};
-use tickwire::webrtc::WebRtcConfig;
-use tickwire::webrtc::client::RtcClientPeer;
+use tickwire::client::bots::{BotConfig, Transport, run_swarm};
+use tickwire::client::{ActiveTransport, Client, ClientConfig, RtcClientPeer, WebRtcConfig};
 use tickwire_protocol::message::{ClientMessage, ServerMessage, Signal};
 use tickwire_protocol::{Layout, SnapshotHeader};
 use tokio_tungstenite::tungstenite::Message;

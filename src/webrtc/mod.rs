@@ -1,9 +1,4 @@
-//! The client side of the WebRTC upgrade.
-
-pub mod client;
-pub(crate) mod upgrade;
-
-pub use upgrade::{WebRtcConfig, WebRtcStats};
+//! The WebRTC data channels' labels, shared by the server's driver and the Rust client.
 
 /// Label of the unreliable, unordered channel (snapshots, input packets).
 pub const STATE_LABEL: &str = "state";

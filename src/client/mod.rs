@@ -1,4 +1,28 @@
-//! An async WebSocket game client: [`ClientSession`] driven over tokio-tungstenite.
+//! The Rust game client: an async WebSocket client ([`Client`]) driving the sans-IO
+//! [`ClientSession`] over tokio-tungstenite, with an optional upgrade to WebRTC data channels,
+//! and the bot swarm built on it ([`bots`]). Behind the `client` feature (on by default).
+//!
+//! # Layout
+//!
+//! - `mod.rs`: [`Client`], its socket, clock and event loop; [`Traffic`], [`ActiveTransport`].
+//!   Runs on whichever task awaits [`Client::next_event`] (one tokio task per client).
+//! - `config.rs`: [`ClientConfig`] and the session's [`SessionConfig`].
+//! - `error.rs`: [`ClientError`], [`ConnectionEnd`].
+//! - `upgrade.rs`: the WebRTC upgrade's state machine, sans-IO over an `UpgradePeer` trait
+//!   (when to offer, give up, retry); [`WebRtcConfig`], [`WebRtcStats`]. Never awaits.
+//! - `upgrade_driver.rs`: makes the machine's peers and awaits their sockets, inline in the
+//!   client's task.
+//! - `rtc.rs`: [`RtcClientPeer`], the str0m offerer with its own UDP socket.
+//! - [`bots`]: the bot swarm, one tokio task per bot on the caller's runtime.
+//! - `tests/`: the client's unit tests and `ScriptedServer`, the fake server they (and the
+//!   bots' tests) play against.
+//!
+//! ```text
+//!  Client task ── next_event ──┬─ WebSocket (tungstenite): frames, signaling, fallback
+//!                              └─ UpgradeDriver ── Upgrade (pure) ── RtcClientPeer ── UDP
+//! ```
+//!
+//! # The client
 //!
 //! The session is sans-IO; this module owns the socket and the clock. Time is a monotonic
 //! microsecond count from an [`Instant`] captured when the [`Client`] is created, passed to
@@ -18,7 +42,7 @@
 //! WebSocket stays open; when the channels fail, the client falls back to it and retries
 //! later, without touching the session.
 //!
-//! Used by the bot swarm ([`crate::bots`]) and by tests; browsers use the TypeScript SDK.
+//! Used by the bot swarm and by tests; browsers use the TypeScript SDK.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -26,169 +50,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tickwire_protocol::message::{MAX_FRAME_LEN, Welcome};
+use tickwire_protocol::message::Welcome;
 use tickwire_protocol::session::{Channel, ClientEvent, ClientSession, ClientStats, SessionError};
 use tickwire_protocol::{
     CloseCode, CloseReason, FRAME_CONTROL, KindLayout, Layout, ServerMessage, Snapshot,
 };
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::webrtc::upgrade::Upgrade;
-use crate::webrtc::{WebRtcConfig, WebRtcStats};
+use self::upgrade_driver::UpgradeDriver;
 
-/// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
-/// interval); see [`tickwire_protocol::session::ClientConfig`].
-pub use tickwire_protocol::session::ClientConfig as SessionConfig;
+pub mod bots;
+mod config;
+mod error;
+mod rtc;
+mod upgrade;
+mod upgrade_driver;
+
+pub use self::config::{ClientConfig, SessionConfig};
+pub use self::error::{ClientError, ConnectionEnd};
+pub use self::rtc::{RtcClientPeer, RtcPeerError};
+pub use self::upgrade::{RtcPeerEvent, WebRtcConfig, WebRtcStats};
 
 type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Round-trip samples kept for [`Client::take_rtt_samples`] when nobody takes them.
 const MAX_RTT_SAMPLES: usize = 64;
-
-/// Settings of a [`Client`].
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// The protocol session's settings. Default: [`SessionConfig::default`].
-    pub session: SessionConfig,
-    /// Longest time from starting the TCP connect to the server's welcome. Default 5 s.
-    pub handshake_timeout: Duration,
-    /// How long [`Client::close`] waits for the server's WebSocket close reply, and how long
-    /// the client waits for the WebSocket close after the server's close message. Default 1 s.
-    pub close_timeout: Duration,
-    /// WebSocket read buffer in bytes (allocated up front per connection). Default 4 KiB.
-    pub read_buffer_size: usize,
-    /// Bytes buffered before a write reaches the socket; 0 writes each message at once. The
-    /// client flushes after every batch anyway. Default 0.
-    pub write_buffer_size: usize,
-    /// Most bytes waiting to be written before writes fail. Default 64 KiB.
-    pub max_write_buffer_size: usize,
-    /// Largest message (and frame) accepted from the server, in bytes. Default 64 KiB, the
-    /// protocol's frame limit.
-    pub max_message_size: usize,
-    /// Disable Nagle's algorithm: frames are small and latency matters. Default true.
-    pub nodelay: bool,
-    /// Upgrade to WebRTC data channels after the welcome; `None` stays on the WebSocket.
-    /// Default `None`.
-    pub webrtc: Option<WebRtcConfig>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        Self {
-            session: SessionConfig::default(),
-            handshake_timeout: Duration::from_secs(5),
-            close_timeout: Duration::from_secs(1),
-            read_buffer_size: 4 * 1024,
-            write_buffer_size: 0,
-            max_write_buffer_size: 64 * 1024,
-            max_message_size: MAX_FRAME_LEN,
-            nodelay: true,
-            webrtc: None,
-        }
-    }
-}
-
-impl ClientConfig {
-    /// Default settings for joining `room`.
-    pub fn for_room(room: impl Into<String>) -> Self {
-        let mut c = Self::default();
-        c.session.room = room.into();
-        c
-    }
-
-    fn websocket(&self) -> WebSocketConfig {
-        WebSocketConfig::default()
-            .read_buffer_size(self.read_buffer_size)
-            .write_buffer_size(self.write_buffer_size)
-            .max_write_buffer_size(self.max_write_buffer_size.max(self.write_buffer_size + 1))
-            .max_message_size(Some(self.max_message_size))
-            .max_frame_size(Some(self.max_message_size))
-    }
-}
-
-/// Why a [`Client`] operation failed.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The WebSocket failed: connect, upgrade, or I/O.
-    #[error("websocket: {0}")]
-    WebSocket(Arc<WsError>),
-    /// No welcome arrived within [`ClientConfig::handshake_timeout`].
-    #[error("no welcome within {0:?}")]
-    HandshakeTimeout(Duration),
-    /// The server refused or ended the session, for the reason given.
-    #[error("server closed the session: {0}")]
-    Refused(CloseReason),
-    /// The session refused what the server sent (for example a protocol hash mismatch), or
-    /// the call needs an established session.
-    #[error("session: {0}")]
-    Session(#[from] SessionError),
-    /// The WebSocket closed without a tickwire close reason.
-    #[error("websocket closed (code {code:?}) {reason}")]
-    ConnectionClosed {
-        /// WebSocket close code, if a close frame arrived.
-        code: Option<u16>,
-        /// WebSocket close text.
-        reason: String,
-    },
-    /// The connection is over; see [`Client::end`].
-    #[error("not connected")]
-    NotConnected,
-    /// [`Client::start_webrtc`] without [`ClientConfig::webrtc`].
-    #[error("webrtc is not configured")]
-    WebRtcNotConfigured,
-    /// An input of the wrong length for the schema's input layout.
-    #[error("input has {got} words, the schema's input has {expected}")]
-    InputWords {
-        /// Words given.
-        got: usize,
-        /// Words of [`Layout::input`].
-        expected: usize,
-    },
-}
-
-impl From<WsError> for ClientError {
-    fn from(e: WsError) -> Self {
-        Self::WebSocket(Arc::new(e))
-    }
-}
-
-/// How a connection ended.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ConnectionEnd {
-    /// The server ended the session: the reason from its close message or, when only a
-    /// WebSocket close frame arrived, from its code (`4000 + reason code`).
-    Server(CloseReason),
-    /// This side ended it: [`Client::close`], or the session refused a server frame.
-    Client(CloseReason),
-    /// The WebSocket closed without a tickwire reason: a plain close frame, or none.
-    WebSocketClosed {
-        /// WebSocket close code, if a close frame arrived.
-        code: Option<u16>,
-        /// WebSocket close text.
-        reason: String,
-    },
-    /// The transport failed.
-    Transport(Arc<WsError>),
-}
-
-impl ConnectionEnd {
-    fn into_error(self) -> ClientError {
-        match self {
-            Self::Server(r) => ClientError::Refused(r),
-            Self::Client(r) => ClientError::Session(SessionError::Closed(r)),
-            Self::WebSocketClosed { code, reason } => {
-                ClientError::ConnectionClosed { code, reason }
-            }
-            Self::Transport(e) => ClientError::WebSocket(e),
-        }
-    }
-}
 
 /// Traffic counters of a [`Client`], over every connection it made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -239,7 +129,7 @@ pub struct Client {
     traffic: Traffic,
     rtt_samples: VecDeque<Duration>,
     /// The WebRTC upgrade, when configured and the session is established.
-    upgrade: Option<Upgrade>,
+    upgrade: Option<UpgradeDriver>,
     /// Counters of upgrades that ended with a reconnect.
     past_webrtc: WebRtcStats,
 }
@@ -346,7 +236,7 @@ impl Client {
             if self.session.is_established() {
                 if let Some(cfg) = &self.config.webrtc {
                     let cfg = self.stall_capped(cfg.clone());
-                    self.upgrade = Some(Upgrade::new(cfg, Instant::now()));
+                    self.upgrade = Some(UpgradeDriver::new(cfg, Instant::now()));
                 }
                 return Ok(());
             }
@@ -375,7 +265,7 @@ impl Client {
         loop {
             if let Some(ev) = self.session.poll_event().or_else(|| self.synthetic.take()) {
                 if let (ClientEvent::Signal(s), Some(up)) = (&ev, self.upgrade.as_mut()) {
-                    up.handle_signal(Instant::now(), s.clone());
+                    up.machine_mut().handle_signal(Instant::now(), s.clone());
                     continue;
                 }
                 return Some(ev);
@@ -387,7 +277,10 @@ impl Client {
             if let Some(up) = self.upgrade.as_mut()
                 && self.session.is_established()
                 && self.end.is_none()
-                && up.poll_timeout().is_some_and(|t| Instant::now() >= t)
+                && up
+                    .machine()
+                    .poll_timeout()
+                    .is_some_and(|t| Instant::now() >= t)
             {
                 up.handle_timeout(Instant::now()).await;
                 continue;
@@ -403,7 +296,11 @@ impl Client {
                     .poll_timeout()
                     .map(|us| self.epoch + Duration::from_micros(us)),
             };
-            if let Some(t) = self.upgrade.as_ref().and_then(Upgrade::poll_timeout) {
+            if let Some(t) = self
+                .upgrade
+                .as_ref()
+                .and_then(|u| u.machine().poll_timeout())
+            {
                 deadline = Some(deadline.map_or(t, |d| d.min(t)));
             }
             let Some(ws) = self.ws.as_mut() else {
@@ -433,7 +330,11 @@ impl Client {
     fn take_webrtc_frames(&mut self) -> bool {
         let now = Instant::now();
         let mut any = false;
-        while let Some(f) = self.upgrade.as_mut().and_then(|u| u.poll_frame(now)) {
+        while let Some(f) = self
+            .upgrade
+            .as_mut()
+            .and_then(|u| u.machine_mut().poll_frame(now))
+        {
             self.handle_binary(&f);
             any = true;
         }
@@ -442,15 +343,8 @@ impl Client {
 
     fn drop_upgrade(&mut self) {
         if let Some(mut up) = self.upgrade.take() {
-            up.stop();
-            let s = up.stats();
-            let p = &mut self.past_webrtc;
-            p.attempts += s.attempts;
-            p.opened += s.opened;
-            p.failed_attempts += s.failed_attempts;
-            p.fallbacks += s.fallbacks;
-            p.frames_received += s.frames_received;
-            p.frames_sent += s.frames_sent;
+            up.machine_mut().stop();
+            self.past_webrtc += up.machine().stats();
         }
     }
 
@@ -469,7 +363,7 @@ impl Client {
         });
         let up = self
             .upgrade
-            .get_or_insert_with(|| Upgrade::new(cfg, Instant::now()));
+            .get_or_insert_with(|| UpgradeDriver::new(cfg, Instant::now()));
         up.start(Instant::now()).await;
         self.flush_or_fail().await
     }
@@ -490,14 +384,14 @@ impl Client {
     /// WebSocket (no automatic retry until [`Client::start_webrtc`]).
     pub async fn stop_webrtc(&mut self) -> Result<(), ClientError> {
         if let Some(up) = self.upgrade.as_mut() {
-            up.stop();
+            up.machine_mut().stop();
         }
         self.flush_or_fail().await
     }
 
     /// Which transport carries snapshots and inputs now.
     pub fn transport(&self) -> ActiveTransport {
-        if self.upgrade.as_ref().is_some_and(Upgrade::is_open) {
+        if self.upgrade.as_ref().is_some_and(|u| u.machine().is_open()) {
             ActiveTransport::WebRtc
         } else {
             ActiveTransport::WebSocket
@@ -507,20 +401,15 @@ impl Client {
     /// WebRTC upgrade counters, over every connection this client made.
     pub fn webrtc_stats(&self) -> WebRtcStats {
         let mut s = self.past_webrtc;
-        if let Some(c) = self.upgrade.as_ref().map(Upgrade::stats) {
-            s.attempts += c.attempts;
-            s.opened += c.opened;
-            s.failed_attempts += c.failed_attempts;
-            s.fallbacks += c.fallbacks;
-            s.frames_received += c.frames_received;
-            s.frames_sent += c.frames_sent;
+        if let Some(up) = &self.upgrade {
+            s += up.machine().stats();
         }
         s
     }
 
     /// The local UDP address of the running WebRTC attempt, if any.
     pub fn webrtc_local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.upgrade.as_ref().and_then(Upgrade::local_addr)
+        self.upgrade.as_ref().and_then(UpgradeDriver::local_addr)
     }
 
     fn handle_deadline(&mut self) {
@@ -623,7 +512,7 @@ impl Client {
     /// session is kept in `self.out` until the socket accepts it, so cancelling loses nothing.
     async fn flush(&mut self) -> Result<(), WsError> {
         if let Some(up) = self.upgrade.as_mut() {
-            while let Some(s) = up.poll_signal() {
+            while let Some(s) = up.machine_mut().poll_signal() {
                 self.session.send_signal(s);
             }
         }
@@ -637,10 +526,9 @@ impl Client {
                     // the snapshots take), go on the unreliable channel while it is open.
                     Some(ch)
                         if (ch == Channel::Unreliable || is_ping(&self.tx))
-                            && self
-                                .upgrade
-                                .as_mut()
-                                .is_some_and(|u| u.send(Channel::Unreliable, &self.tx)) =>
+                            && self.upgrade.as_mut().is_some_and(|u| {
+                                u.machine_mut().send(Channel::Unreliable, &self.tx)
+                            }) =>
                     {
                         self.traffic.bytes_sent += self.tx.len() as u64;
                         self.traffic.messages_sent += 1;
@@ -708,7 +596,7 @@ impl Client {
             return Ok(());
         }
         if let Some(up) = self.upgrade.as_mut() {
-            up.stop();
+            up.machine_mut().stop();
         }
         self.session.leave();
         self.close_out = Some(CloseFrame {
@@ -808,197 +696,4 @@ fn is_ping(frame: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "client_test_server.rs"]
-pub(crate) mod test_server;
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tickwire_protocol::CloseCode;
-    use tickwire_protocol::session::ClientEvent;
-
-    use super::test_server::{FULL_ROOM, KICK_ME, TestServer};
-    use super::*;
-
-    /// Safety net only: tests wait on events, and fail instead of hanging.
-    const LIMIT: Duration = Duration::from_secs(5);
-
-    async fn within<T>(f: impl Future<Output = T>) -> T {
-        tokio::time::timeout(LIMIT, f)
-            .await
-            .expect("timed out waiting for an event")
-    }
-
-    async fn next_snapshot(client: &mut Client) -> tickwire_protocol::SnapshotHeader {
-        within(async {
-            loop {
-                match client.next_event().await {
-                    Some(ClientEvent::Snapshot(h)) => return h,
-                    Some(ClientEvent::DecodeFailed(e)) => panic!("decode failed: {e}"),
-                    Some(_) => {}
-                    None => panic!("connection ended: {:?}", client.end()),
-                }
-            }
-        })
-        .await
-    }
-
-    fn input_words(client: &Client, dx: f32, dy: f32) -> Vec<u32> {
-        let input = client.input_layout().expect("layout");
-        let mut words = vec![0; input.words];
-        input.fields[input.field("dx").expect("dx")]
-            .set_f32(&mut words, dx)
-            .expect("dx");
-        input.fields[input.field("dy").expect("dy")]
-            .set_f32(&mut words, dy)
-            .expect("dy");
-        words
-    }
-
-    fn ball_x(client: &Client) -> f32 {
-        let layout = client.layout().expect("layout");
-        let (_, words) = client.world().expect("world").find(0).expect("ball");
-        layout.kinds[0].fields[0].get_vec2(words).expect("pos").x
-    }
-
-    #[tokio::test]
-    async fn handshake_then_snapshots_with_acks() {
-        let server = TestServer::start().await;
-        let mut client = Client::connect(&server.url, ClientConfig::for_room("arena"))
-            .await
-            .expect("connect");
-        let welcome = client.welcome().expect("welcome");
-        assert_eq!(welcome.tick_rate, super::test_server::TICK_RATE);
-        assert!(!welcome.resumed);
-        assert!(client.is_connected());
-
-        let first = next_snapshot(&mut client).await;
-        assert_eq!(first.baseline, None, "the first snapshot is full");
-        // Acks went back after each snapshot, so the server switches to deltas.
-        let mut h = next_snapshot(&mut client).await;
-        while h.baseline.is_none() {
-            h = next_snapshot(&mut client).await;
-        }
-        assert!(h.baseline.is_some_and(|b| b < h.tick));
-        let traffic = client.traffic();
-        assert!(traffic.bytes_received > 0 && traffic.messages_sent >= 2);
-        assert_eq!(client.stats().decode_errors, 0);
-        client.close().await.expect("close");
-        assert!(!client.is_connected());
-        assert!(matches!(client.end(), Some(ConnectionEnd::Client(_))));
-    }
-
-    #[tokio::test]
-    async fn inputs_move_the_entity_and_are_acknowledged() {
-        let server = TestServer::start().await;
-        let mut client = Client::connect(&server.url, ClientConfig::default())
-            .await
-            .expect("connect");
-        next_snapshot(&mut client).await;
-        let x0 = ball_x(&client);
-
-        let words = input_words(&client, 1.0, 0.0);
-        let sent_at = Instant::now();
-        let seq = client.send_input(&words).await.expect("send");
-        let latency = loop {
-            let h = next_snapshot(&mut client).await;
-            if h.last_input_seq.is_some_and(|s| s >= seq) {
-                break sent_at.elapsed();
-            }
-        };
-        // The input is stamped a tick or two ahead, so it lands within a few ticks.
-        assert!(latency < Duration::from_secs(1), "latency {latency:?}");
-        assert_eq!(client.session().last_input_applied(), Some(seq));
-
-        // The ball keeps moving right while the input holds.
-        let x1 = ball_x(&client);
-        next_snapshot(&mut client).await;
-        next_snapshot(&mut client).await;
-        let x2 = ball_x(&client);
-        assert!(x1 > x0 && x2 > x1, "ball x {x0} -> {x1} -> {x2}");
-        assert!(server.ball().x >= x2);
-    }
-
-    #[tokio::test]
-    async fn pings_measure_the_round_trip() {
-        let server = TestServer::start().await;
-        let mut config = ClientConfig::default();
-        config.session.ping_interval_us = 20_000;
-        let mut client = Client::connect(&server.url, config).await.expect("connect");
-        let rtt = within(async {
-            loop {
-                if let Some(rtt) = client.take_rtt_samples().next() {
-                    return rtt;
-                }
-                client.next_event().await.expect("connection ended");
-            }
-        })
-        .await;
-        assert!(rtt < Duration::from_secs(1), "rtt {rtt:?}");
-        assert!(client.session().clock().rtt_us().is_some());
-    }
-
-    #[tokio::test]
-    async fn refusal_and_kick_carry_the_reason() {
-        let server = TestServer::start().await;
-        match Client::connect(&server.url, ClientConfig::for_room(FULL_ROOM)).await {
-            Err(ClientError::Refused(r)) => assert_eq!(r.code, CloseCode::ROOM_FULL),
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-
-        let mut client = Client::connect(&server.url, ClientConfig::default())
-            .await
-            .expect("connect");
-        client.send_event(KICK_ME.to_vec()).await.expect("event");
-        let reason = within(async {
-            loop {
-                match client.next_event().await {
-                    Some(ClientEvent::Closed(r)) => return r,
-                    Some(_) => {}
-                    None => panic!("ended without a reason: {:?}", client.end()),
-                }
-            }
-        })
-        .await;
-        assert_eq!(reason.code, CloseCode::KICKED);
-        assert_eq!(within(client.next_event()).await, None);
-        assert_eq!(client.close_reason(), Some(&reason));
-        let (ws_code, _) = client.websocket_close().expect("websocket close frame");
-        assert_eq!(ws_code, CloseCode::KICKED.websocket_code());
-        assert!(matches!(
-            client.send_input(&[0, 0]).await,
-            Err(ClientError::NotConnected)
-        ));
-    }
-
-    #[tokio::test]
-    async fn reconnect_resumes_with_a_delta() {
-        let server = TestServer::start().await;
-        let mut client = Client::connect(&server.url, ClientConfig::default())
-            .await
-            .expect("connect");
-        let mut h = next_snapshot(&mut client).await;
-        while h.baseline.is_none() {
-            h = next_snapshot(&mut client).await;
-        }
-        let full_before = client.stats().full_snapshots;
-        let id_before = client.welcome().expect("welcome").client_id;
-
-        within(client.reconnect(&server.url))
-            .await
-            .expect("reconnect");
-        let welcome = client.welcome().expect("welcome");
-        assert!(welcome.resumed, "the server resumed the session");
-        assert_eq!(welcome.client_id, id_before);
-        assert_eq!(server.resumes(), 1);
-
-        let h = next_snapshot(&mut client).await;
-        assert!(
-            h.baseline.is_some(),
-            "first snapshot after resume is a delta"
-        );
-        assert_eq!(client.stats().full_snapshots, full_before);
-        assert!(client.world().is_some());
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! The client side of a WebRTC upgrade: a str0m peer that makes the offer, with its own UDP
-//! socket, driven inline by [`crate::client::Client`]'s event loop.
+//! socket, driven inline by [`crate::client::Client`]'s event loop through the upgrade
+//! machine's [`UpgradePeer`] interface.
 //!
-//! Time is read here (the edge), never inside str0m. [`RtcClientPeer::wait`] is cancel-safe:
+//! Time is read here (the edge), never inside str0m or the upgrade machine. [`RtcClientPeer::wait`] is cancel-safe:
 //! it awaits a datagram or the peer's next timeout and handles it after the await.
 
 use std::collections::VecDeque;
@@ -16,18 +17,8 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tickwire_protocol::session::Channel;
 use tokio::net::UdpSocket;
 
-use super::{EVENTS_LABEL, STATE_LABEL};
-
-/// What the peer reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RtcPeerEvent {
-    /// Both data channels are open.
-    Open,
-    /// A message from the server on either channel.
-    Frame(Vec<u8>),
-    /// The peer is gone.
-    Closed(String),
-}
+use super::upgrade::{RtcPeerEvent, UpgradePeer};
+use crate::webrtc::{EVENTS_LABEL, STATE_LABEL};
 
 /// Why an upgrade could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -290,5 +281,33 @@ impl RtcClientPeer {
             }
             _ => {}
         }
+    }
+}
+
+impl UpgradePeer for RtcClientPeer {
+    type Error = RtcPeerError;
+
+    fn accept_answer(&mut self, sdp: &str) -> Result<(), RtcPeerError> {
+        Self::accept_answer(self, sdp)
+    }
+
+    fn add_remote_candidate(&mut self, candidate: &str) -> Result<(), RtcPeerError> {
+        Self::add_remote_candidate(self, candidate)
+    }
+
+    fn send(&mut self, channel: Channel, frame: &[u8]) -> bool {
+        Self::send(self, channel, frame)
+    }
+
+    fn is_open(&self) -> bool {
+        Self::is_open(self)
+    }
+
+    fn poll_event(&mut self) -> Option<RtcPeerEvent> {
+        Self::poll_event(self)
+    }
+
+    fn close(&mut self) {
+        Self::close(self);
     }
 }

@@ -85,13 +85,13 @@ impl Shared {
 }
 
 /// The running server; dropping it stops it.
-pub(crate) struct TestServer {
+pub(crate) struct ScriptedServer {
     pub(crate) url: String,
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl TestServer {
+impl ScriptedServer {
     pub(crate) async fn start() -> Self {
         let layout = Arc::new(Layout::new(&schema()).expect("layout"));
         let shared = Arc::new(Shared {
@@ -132,7 +132,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for ScriptedServer {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();

@@ -5,7 +5,7 @@
 //!  run_swarm ─spawn─▶ bot task × N (one tokio task each, connects staggered)
 //!      │                 │ select! { input timer → send_input, next_event → acks, latency }
 //!      │                 ▼
-//!      └─phase flag──▶ Shared: atomic counters + two fixed-size atomic histograms
+//!      └─phase flag──▶ Shared: atomic counters + two fixed-size histograms (a mutex each)
 //! ```
 //!
 //! Phases: ramp (every bot tries to connect, at [`BotConfig::connects_per_second`]), warm-up
@@ -14,12 +14,11 @@
 //! per-bot state is a client and a short queue of inputs awaiting their snapshot.
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use tickwire_protocol::FieldLayout;
 use tickwire_protocol::session::ClientEvent;
@@ -27,50 +26,25 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use crate::client::{ActiveTransport, Client, ClientConfig, ClientError};
-use crate::webrtc::WebRtcConfig;
+use super::{ActiveTransport, Client, ClientConfig, ClientError, WebRtcConfig};
 
 /// Probability, per input sent, that a bot picks a new direction.
 const TURN_PROBABILITY: f64 = 0.04;
 /// Inputs awaiting their snapshot, per bot; older ones are forgotten past this.
 const MAX_PENDING_INPUTS: usize = 256;
 
-/// How bots reach the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// How bots reach the server. Parsed on the command line as `ws` (or `websocket`) and
+/// `webrtc`; reported in the JSON line in lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Transport {
     /// WebSocket.
     #[default]
+    #[value(alias = "websocket")]
     Ws,
     /// WebRTC data channels negotiated over the WebSocket, which stays open as the fallback.
     Webrtc,
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Ws => f.write_str("ws"),
-            Self::Webrtc => f.write_str("webrtc"),
-        }
-    }
-}
-
-/// A transport name other than `ws` or `webrtc`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown transport {0:?}: the bots speak \"ws\" and \"webrtc\"")]
-pub struct ParseTransportError(String);
-
-impl FromStr for Transport {
-    type Err = ParseTransportError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ws" | "websocket" => Ok(Self::Ws),
-            "webrtc" => Ok(Self::Webrtc),
-            other => Err(ParseTransportError(other.to_owned())),
-        }
-    }
 }
 
 /// Settings of a swarm run.
@@ -202,8 +176,8 @@ pub struct RttSummary {
 /// in that line are for logs.
 ///
 /// Rates are per bot measured (connected when measurement began) per second of the
-/// measurement window. Percentiles come from log-linear histograms: exact below 128 µs, within
-/// 1% above.
+/// measurement window. Percentiles (nearest rank) come from HdrHistograms of microseconds with
+/// two significant digits: exact below 256 µs, within 1% above.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SwarmReport {
     /// Transport used.
@@ -341,7 +315,7 @@ fn round3(v: f64) -> f64 {
 }
 
 /// What bots share: the phase flag, counters (added to only while measuring, except
-/// `disconnects` and `live`) and histograms in microseconds.
+/// `disconnects` and `live`) and histograms of microseconds.
 #[derive(Debug, Default)]
 struct Shared {
     measuring: AtomicBool,
@@ -351,8 +325,8 @@ struct Shared {
     full_snapshots: AtomicU64,
     decode_errors: AtomicU64,
     disconnects: AtomicU64,
-    latency: Histogram,
-    rtt: Histogram,
+    latency: Samples,
+    rtt: Samples,
     on_webrtc: AtomicUsize,
     on_websocket: AtomicUsize,
     webrtc_fallbacks: AtomicU64,
@@ -577,116 +551,89 @@ impl Rng {
     }
 }
 
-/// Sub-buckets per power of two (2^6): relative bucket width at most 1/64.
-const SUB_BITS: u32 = 6;
-const SUB: usize = 1 << SUB_BITS;
-/// Largest value kept apart; larger values land in the last bucket (about 19 hours in µs).
-const HIST_MAX: u64 = (1 << 36) - 1;
-const BUCKETS: usize = (36 - SUB_BITS as usize + 1) * SUB;
+/// Largest sample kept apart, in µs (about 19 hours); larger ones count as this.
+const SAMPLES_MAX: u64 = (1 << 36) - 1;
 
-/// A log-linear histogram of `u64` values (microseconds here) with fixed memory (16 KiB) and
-/// lock-free recording: values below 128 have their own bucket, above that each power of two
-/// is split in 64 buckets. Quantiles return bucket midpoints, within 1/128 of the true value.
+/// Samples in microseconds, shared by every bot: an HdrHistogram with two significant digits
+/// (about 30 KiB, exact below 256, buckets at most 1/128 wide above) and the exact largest
+/// sample. The lock is held for one record or one read, never across an await.
 #[derive(Debug)]
-struct Histogram {
-    buckets: Box<[AtomicU64]>,
-    count: AtomicU64,
-    max: AtomicU64,
+struct Samples(Mutex<SamplesInner>);
+
+#[derive(Debug)]
+struct SamplesInner {
+    hist: Histogram<u64>,
+    max: u64,
 }
 
-impl Default for Histogram {
+impl Default for Samples {
     fn default() -> Self {
-        Self {
-            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            count: AtomicU64::new(0),
-            max: AtomicU64::new(0),
-        }
+        let hist = Histogram::new_with_bounds(1, SAMPLES_MAX, 2)
+            .expect("the bounds and precision are valid");
+        Self(Mutex::new(SamplesInner { hist, max: 0 }))
     }
 }
 
-fn bucket_of(v: u64) -> usize {
-    let v = v.min(HIST_MAX);
-    if v < 2 * SUB as u64 {
-        return v as usize;
+impl Samples {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SamplesInner> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let shift = 63 - v.leading_zeros() - SUB_BITS;
-    (shift as usize + 1) * SUB + ((v >> shift) as usize - SUB)
-}
 
-/// Lowest value and width of bucket `i`.
-fn bucket_range(i: usize) -> (u64, u64) {
-    if i < 2 * SUB {
-        return (i as u64, 1);
-    }
-    let shift = i / SUB - 1;
-    (((SUB + i % SUB) as u64) << shift, 1 << shift)
-}
-
-impl Histogram {
     fn record(&self, v: u64) {
-        self.buckets[bucket_of(v)].fetch_add(1, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.max.fetch_max(v, Ordering::Relaxed);
+        let mut s = self.lock();
+        s.hist.saturating_record(v);
+        s.max = s.max.max(v);
     }
 
     fn max(&self) -> Option<u64> {
-        (self.count.load(Ordering::Relaxed) > 0).then(|| self.max.load(Ordering::Relaxed))
+        let s = self.lock();
+        (!s.hist.is_empty()).then_some(s.max)
     }
 
-    /// Nearest-rank quantile `q` in `[0, 1]`; `None` when empty.
+    /// Nearest-rank quantile `q` in `[0, 1]`, as its bucket's midpoint (at most the largest
+    /// sample); `None` when empty.
     fn quantile(&self, q: f64) -> Option<u64> {
-        let count = self.count.load(Ordering::Relaxed);
-        if count == 0 {
+        let s = self.lock();
+        if s.hist.is_empty() {
             return None;
         }
-        let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).max(1);
-        let mut seen = 0;
-        for (i, b) in self.buckets.iter().enumerate() {
-            seen += b.load(Ordering::Relaxed);
-            if seen >= rank {
-                let (low, width) = bucket_range(i);
-                let mid = low + (width - 1) / 2;
-                return Some(mid.min(self.max.load(Ordering::Relaxed)));
-            }
-        }
-        self.max()
+        let v = s.hist.value_at_quantile(q.clamp(0.0, 1.0));
+        Some(s.hist.median_equivalent(v).min(s.max))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_server::{TICK_RATE, TestServer};
+    use crate::client::tests::scripted_server::{ScriptedServer, TICK_RATE};
 
     #[test]
-    fn histogram_buckets_are_contiguous_and_tight() {
+    fn samples_are_exact_when_small_and_tight_when_large() {
         let check = |v: u64| {
-            let i = bucket_of(v);
-            let (low, width) = bucket_range(i);
-            assert!(
-                (low..low + width).contains(&v.min(HIST_MAX)),
-                "{v} in bucket {i}"
-            );
-            assert!(width == 1 || width * 64 <= low, "bucket {i} too wide");
-            i
+            let h = Samples::default();
+            h.record(v);
+            let got = h.quantile(0.5).expect("one sample");
+            let kept = v.min(SAMPLES_MAX);
+            if kept < 256 {
+                assert_eq!(got, kept);
+            } else {
+                assert!(got.abs_diff(kept) * 128 <= kept, "{v} read as {got}");
+            }
+            assert_eq!(h.max(), Some(v), "the largest sample is exact");
         };
-        let mut last = 0;
         for v in 0..5000u64 {
-            let i = check(v);
-            assert!(i == last || i == last + 1, "gap at {v}");
-            last = i;
+            check(v);
         }
         for p in (0..40).map(|s| 1u64 << s) {
             for v in [p - 1, p, p + 1] {
                 check(v);
             }
         }
-        assert!(bucket_of(u64::MAX) < BUCKETS);
     }
 
     #[test]
     fn histogram_quantiles() {
-        let h = Histogram::default();
+        let h = Samples::default();
         assert_eq!(h.quantile(0.5), None);
         for v in 1..=100u64 {
             h.record(v);
@@ -695,7 +642,7 @@ mod tests {
         assert_eq!(h.quantile(0.99), Some(99));
         assert_eq!(h.max(), Some(100));
 
-        let h = Histogram::default();
+        let h = Samples::default();
         for v in 1..=10_000u64 {
             h.record(v * 1000);
         }
@@ -729,9 +676,11 @@ mod tests {
 
     #[test]
     fn transport_parses_and_config_is_checked() {
-        assert_eq!("ws".parse::<Transport>(), Ok(Transport::Ws));
-        assert_eq!("webrtc".parse::<Transport>(), Ok(Transport::Webrtc));
-        assert!("quic".parse::<Transport>().is_err());
+        let parse = |s| <Transport as clap::ValueEnum>::from_str(s, false);
+        assert_eq!(parse("ws"), Ok(Transport::Ws));
+        assert_eq!(parse("websocket"), Ok(Transport::Ws));
+        assert_eq!(parse("webrtc"), Ok(Transport::Webrtc));
+        assert!(parse("quic").is_err());
         let bad = BotConfig {
             bots: 0,
             ..BotConfig::default()
@@ -774,8 +723,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn swarm_against_the_test_server() {
-        let server = TestServer::start().await;
+    async fn swarm_against_the_scripted_server() {
+        let server = ScriptedServer::start().await;
         let cfg = BotConfig {
             url: server.url.clone(),
             bots: 20,
@@ -812,7 +761,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn losing_the_server_counts_disconnects() {
-        let server = TestServer::start().await;
+        let server = ScriptedServer::start().await;
         let cfg = BotConfig {
             url: server.url.clone(),
             bots: 5,
