@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use rand_core::{RngCore as _, SeedableRng as _};
+use rand_xoshiro::SplitMix64;
 use serde::Serialize;
 use tickwire_protocol::FieldLayout;
 use tickwire_protocol::session::ClientEvent;
@@ -521,23 +523,22 @@ fn input_fields(client: &Client) -> Result<(FieldLayout, FieldLayout, usize), Bo
     Ok((field("dx")?, field("dy")?, input.words))
 }
 
-/// SplitMix64: small, seedable, good enough for picking directions.
+/// A bot's seeded stream (SplitMix64): small, and good enough for picking directions.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
+    /// Stream `stream` of `seed`: each bot of a swarm gets its own.
     fn new(seed: u64, stream: u64) -> Self {
-        let mut r = Self(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut r = Self(SplitMix64::seed_from_u64(
+            seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03),
+        ));
         r.next_u64();
         r
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`.
