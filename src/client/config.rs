@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[cfg(doc)]
 use super::Client;
-use super::WebRtcConfig;
+use super::upgrade::WebRtcConfig;
 
 /// Settings of the protocol session (room, auth token, protocol hash, input redundancy, ping
 /// interval); see [`tickwire_protocol::session::ClientConfig`].
