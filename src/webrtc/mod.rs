@@ -24,7 +24,4 @@ pub(crate) mod upgrade;
 pub use server::WebRtcReport;
 pub use upgrade::{WebRtcConfig, WebRtcStats};
 
-/// Label of the unreliable, unordered channel (snapshots, input packets).
-pub const STATE_LABEL: &str = "state";
-/// Label of the reliable, ordered channel (events).
-pub const EVENTS_LABEL: &str = "events";
+pub use tickwire_protocol::session::{EVENTS_LABEL, STATE_LABEL};
