@@ -41,8 +41,9 @@ pub mod message;
 pub mod schema;
 pub mod session;
 pub mod snapshot;
-pub mod views;
 
+pub use codec::views;
+pub use codec::views::{DeltaCache, View, encode_view_snapshot};
 pub use codec::{
     DecodeScratch, EncodeScratch, FRAME_SNAPSHOT, SharedBodies, SnapshotHeader, decode_snapshot,
     encode_snapshot, encode_snapshot_shared, peek_snapshot_header,
@@ -53,4 +54,3 @@ pub use layout::{FieldLayout, KindLayout, Layout, Value};
 pub use message::{ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, ServerMessage};
 pub use schema::{FieldDef, FieldType, KindDef, Schema, WIRE_VERSION};
 pub use snapshot::{EntityId, Snapshot};
-pub use views::{DeltaCache, View, encode_view_snapshot};

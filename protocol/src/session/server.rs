@@ -8,7 +8,11 @@ use super::error::SessionError;
 use super::history::{DEFAULT_HISTORY, SnapshotHistory};
 use super::inputs::{InputBuffer, InputStats};
 use super::time::{TickTime, pong};
-use crate::codec::{EncodeScratch, SharedBodies, encode_snapshot, encode_snapshot_shared};
+use crate::codec::views::{DeltaCache, View, encode_view_snapshot};
+use crate::codec::{
+    EncodeScratch, SharedBodies, encode_snapshot, encode_snapshot_shared,
+    encode_view_against_snapshot,
+};
 use crate::error::DecodeError;
 use crate::input::{FRAME_INPUT, InputPacket};
 use crate::layout::Layout;
@@ -18,7 +22,6 @@ use crate::message::{
 };
 use crate::schema::WIRE_VERSION;
 use crate::snapshot::{EntityId, Snapshot};
-use crate::views::{DeltaCache, View, encode_view_snapshot};
 
 /// Settings of a server session.
 #[derive(Debug, Clone)]
@@ -524,11 +527,8 @@ impl ServerSession {
             },
             Some((_, b, None)) => {
                 // A baseline held as a snapshot of its own, as after a resume.
-                let mut view = std::mem::take(&mut scratch.view);
-                cur.copy_into(&mut view);
                 let base = repl.history.slot(b);
-                encode_snapshot(layout, &view, Some(base), seq, scratch, out);
-                scratch.view = view;
+                encode_view_against_snapshot(layout, cur, base, seq, scratch, out);
                 true
             }
             None => {
