@@ -20,7 +20,8 @@
 //! - [`message`]: control frames (handshake, pings, signaling, events, close reasons).
 //! - [`session`]: server- and client-side state machines in the `handle_*` / `poll_*` shape.
 //! - [`clock`]: the client's estimate of the server tick and the round-trip time.
-//! - [`gen_ts`]: the TypeScript SDK's generated files (types, ids, codec tables, hash).
+//! - `gen_ts` (feature `typescript`): the TypeScript SDK's generated files (types, ids, codec
+//!   tables, hash).
 //!
 //! A frame is one WebSocket binary message or one data-channel message. Its first byte names
 //! its type: [`FRAME_CONTROL`], [`FRAME_SNAPSHOT`] or [`FRAME_INPUT`]. `PROTOCOL.md` at the
@@ -34,6 +35,7 @@ pub mod bits;
 pub mod clock;
 pub mod codec;
 pub mod error;
+#[cfg(feature = "typescript")]
 pub mod gen_ts;
 pub mod input;
 pub mod layout;
@@ -41,6 +43,8 @@ pub mod message;
 pub mod schema;
 pub mod session;
 pub mod snapshot;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use codec::views;
 pub use codec::views::{DeltaCache, View, encode_view_snapshot};

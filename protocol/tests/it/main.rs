@@ -1,8 +1,10 @@
-//! Protocol tests: codec, simulated sessions over a lossy link, golden vectors, random bytes.
+//! Protocol tests: codec, simulated sessions over a lossy link, golden vectors, random bytes,
+//! and the test kit's generator.
 
 mod codec;
 mod golden;
 mod random_bytes;
+mod rng;
 mod sim;
 mod util;
 mod views;

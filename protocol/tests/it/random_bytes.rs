@@ -6,26 +6,29 @@
 //! trailing-byte errors are checked exactly); whatever decodes survives a re-encode; valid
 //! frames decode to exactly what was encoded and re-encode to the same bytes.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use glam::{EulerRot, Quat, Vec2, Vec3};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use tickwire_protocol::message::{
-    CloseCode, CloseReason, Hello, MAX_FRAME_LEN, Pong, ResumeRequest, Signal, Welcome,
+    CloseCode, CloseReason, MAX_FRAME_LEN, Pong, ResumeRequest, Signal,
 };
 use tickwire_protocol::session::{
     Channel, ClientConfig, ClientEvent, ClientSession, ServerConfig, ServerEvent, ServerSession,
     SessionError, TickTime,
 };
+pub(super) use tickwire_protocol::testkit::fixture::layout;
+use tickwire_protocol::testkit::fixture::{fill_fields, test_schema, test_world};
+use tickwire_protocol::testkit::frames::{hello_frame, input_frame, welcome_frame};
 use tickwire_protocol::{
     ClientMessage, DecodeError, DecodeScratch, EncodeScratch, FRAME_CONTROL, FRAME_INPUT,
-    FRAME_SNAPSHOT, FieldDef, FieldType, InputPacket, KindLayout, Layout, Schema, ServerMessage,
-    Snapshot, WIRE_VERSION, decode_snapshot, encode_snapshot, peek_snapshot_header,
+    FRAME_SNAPSHOT, FieldDef, InputPacket, KindLayout, Layout, Schema, ServerMessage, Snapshot,
+    decode_snapshot, encode_snapshot, peek_snapshot_header,
 };
 
 // ---------------------------------------------------------------------------------------------
-// Shared helper: a schema with every field type, deterministic worlds, valid frames.
+// Shared helpers over the test kit: its schema with every field type, its deterministic worlds
+// and its valid frames.
 // ---------------------------------------------------------------------------------------------
 
 pub(super) fn config(cases: u32) -> Config {
@@ -36,118 +39,9 @@ pub(super) fn config(cases: u32) -> Config {
     }
 }
 
-fn schema() -> Schema {
-    Schema::builder("random-bytes")
-        .kind("unit", |k| {
-            k.f32("heat", -10.0, 10.0, 0.01)
-                .int("hp", -5, 1000)
-                .bool("alive")
-                .enumeration("team", &["red", "green", "blue"])
-                .vec2("pos", 0.0, 1000.0, 0.125)
-                .vec3("vel", -20.0, 20.0, 0.01)
-                .quat("rot", 10)
-                .string("name", 9)
-        })
-        .kind("tag", |k| k.uint("n", 32).int("zero", 3, 3))
-        .kind("empty", |k| k)
-        .room(|r| {
-            r.uint("round", 16)
-                .f32("clock", 0.0, 600.0, 0.1)
-                .bool("overtime")
-                .enumeration("phase", &["a", "b", "c"])
-                .vec2("wind", -1.0, 1.0, 0.01)
-                .vec3("gravity", -10.0, 10.0, 0.1)
-                .quat("sun", 6)
-                .string("motd", 20)
-        })
-        .input(|i| {
-            i.f32("throttle", -1.0, 1.0, 1.0 / 64.0)
-                .int("weapon", 0, 9)
-                .bool("fire")
-                .enumeration("stance", &["stand", "crouch"])
-                .vec2("aim", -1.0, 1.0, 1.0 / 128.0)
-                .vec3("look", -1.0, 1.0, 1.0 / 64.0)
-                .quat("orient", 12)
-                .string("chat", 8)
-        })
-        .build()
-        .expect("the random-bytes schema compiles")
-}
-
-pub(super) fn layout() -> Arc<Layout> {
-    static LAYOUT: OnceLock<Arc<Layout>> = OnceLock::new();
-    LAYOUT
-        .get_or_init(|| Arc::new(Layout::new(&schema()).expect("layout")))
-        .clone()
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn unit(seed: u64) -> f64 {
-    (seed >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// Sets every field of `kind` to values derived from `seed` (bounds included).
 pub(super) fn fill(kind: &KindLayout, defs: &[FieldDef], words: &mut [u32], seed: u64) {
-    for (i, (f, def)) in kind.fields.iter().zip(defs).enumerate() {
-        let s = mix(seed ^ ((i as u64) << 32));
-        let float = |min: f32, max: f32, k: u64| -> f32 {
-            let s = mix(s ^ k);
-            match s % 6 {
-                0 => min,
-                1 => max,
-                _ => (f64::from(min) + (f64::from(max) - f64::from(min)) * unit(s)) as f32,
-            }
-        };
-        let r = match &def.ty {
-            FieldType::F32 { min, max, .. } => f.set_f32(words, float(*min, *max, 0)),
-            FieldType::Vec2 { min, max, .. } => {
-                f.set_vec2(words, Vec2::new(float(*min, *max, 0), float(*min, *max, 1)))
-            }
-            FieldType::Vec3 { min, max, .. } => f.set_vec3(
-                words,
-                Vec3::new(
-                    float(*min, *max, 0),
-                    float(*min, *max, 1),
-                    float(*min, *max, 2),
-                ),
-            ),
-            FieldType::Int { min, max, .. } => {
-                let span = (i128::from(*max) - i128::from(*min)) as u128 + 1;
-                f.set_int(
-                    words,
-                    (i128::from(*min) + (u128::from(s) % span) as i128) as i64,
-                )
-            }
-            FieldType::Bool => f.set_bool(words, s & 1 == 1),
-            FieldType::Enum { variants } => f.set_int(words, (s % variants.len() as u64) as i64),
-            FieldType::Quat { .. } => {
-                let a = |k: u64| (unit(mix(s ^ k)) * 6.0 - 3.0) as f32;
-                f.set_quat(words, Quat::from_euler(EulerRot::XYZ, a(1), a(2), a(3)))
-            }
-            FieldType::Str { max_len } => {
-                let pieces = ["a", "é", "€", "😀", " "];
-                let len = (s % (u64::from(*max_len) + 1)) as usize;
-                let mut text = String::new();
-                let mut z = s;
-                loop {
-                    z = mix(z);
-                    let p = pieces[(z % pieces.len() as u64) as usize];
-                    if text.len() + p.len() > len {
-                        break;
-                    }
-                    text.push_str(p);
-                }
-                f.set_str(words, &text)
-            }
-        };
-        r.expect("generated values fit their field");
-    }
+    fill_fields(kind, defs, words, seed, 0).expect("generated values fit their field");
 }
 
 /// One entity to build: id gap from the previous one, kind, value seed.
@@ -169,21 +63,9 @@ fn build(layout: &Layout, tick: u32, room_seed: u64, entities: &[EntitySpec]) ->
     s
 }
 
-/// The world at `tick`: ten entities, some absent at some ticks, some still, some changing.
+/// The test kit's world at `tick`.
 fn world(tick: u32) -> Snapshot {
-    let layout = layout();
-    let entities: Vec<EntitySpec> = (0..10u32)
-        .filter(|i| i.wrapping_add(tick) % 4 != 1)
-        .map(|i| {
-            let seed = if i % 3 == 0 {
-                u64::from(i)
-            } else {
-                (u64::from(i) << 32) | u64::from(tick)
-            };
-            (1, (i % 3) as u16, seed)
-        })
-        .collect();
-    build(&layout, tick, u64::from(tick / 2), &entities)
+    test_world(tick)
 }
 
 fn encode(cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) -> Vec<u8> {
@@ -214,47 +96,15 @@ fn server_frame(m: ServerMessage) -> Vec<u8> {
 }
 
 pub(super) fn hello(resume: Option<ResumeRequest>) -> Vec<u8> {
-    client_frame(ClientMessage::Hello(Hello {
-        wire_version: WIRE_VERSION,
-        protocol_hash: Some(layout().protocol_hash()),
-        room: "lobby".into(),
-        auth_token: "secret".into(),
-        resume,
-    }))
+    hello_frame(Some(layout().protocol_hash()), resume)
 }
 
 fn welcome(resumed: bool) -> Vec<u8> {
-    server_frame(ServerMessage::Welcome(Welcome {
-        client_id: 3,
-        player: Some(4),
-        tick_rate: 30,
-        tick: 100,
-        tick_fraction: 99,
-        schema: schema(),
-        resume_token: [9; 16],
-        resumed,
-    }))
+    welcome_frame(100, resumed)
 }
 
 pub(super) fn input(ack: Option<u32>, newest_seq: u32, ticks: &[u32]) -> Vec<u8> {
-    let layout = layout();
-    let mut p = InputPacket::default();
-    p.clear(layout.input.words);
-    p.ack = ack;
-    p.newest_seq = newest_seq;
-    for (k, &t) in ticks.iter().enumerate() {
-        let mut words = vec![0; layout.input.words];
-        fill(
-            &layout.input,
-            &layout.schema().input,
-            &mut words,
-            u64::from(newest_seq) + k as u64,
-        );
-        assert!(p.push_older(t, &words));
-    }
-    let mut out = Vec::new();
-    p.encode(&layout, &mut out);
-    out
+    input_frame(ack, newest_seq, ticks)
 }
 
 /// Which decoder a valid frame is for.
@@ -990,7 +840,7 @@ proptest! {
         bytes in prop_oneof![
             prop::collection::vec(any::<u8>(), 0..200),
             (prop::collection::vec(mutation(), 1..4)).prop_map(|ms| {
-                let mut b = schema().to_bytes();
+                let mut b = test_schema().to_bytes();
                 for m in &ms {
                     apply(&mut b, m);
                 }
