@@ -4,23 +4,24 @@
 use std::sync::Arc;
 
 use tickwire_protocol::message::{
-    Hello, MAX_AUTH_TOKEN_LEN, MAX_EVENT_LEN, MAX_ROOM_NAME_LEN, ResumeRequest, Welcome,
+    MAX_AUTH_TOKEN_LEN, MAX_EVENT_LEN, MAX_ROOM_NAME_LEN, ResumeRequest,
 };
 use tickwire_protocol::session::{
     Channel, ClientConfig, ClientEvent, ClientSession, Replication, ServerConfig, ServerEvent,
     ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{
-    ClientMessage, CloseReason, DecodeScratch, EncodeScratch, InputPacket, Layout, ServerMessage,
-    Snapshot, WIRE_VERSION, decode_snapshot, encode_snapshot, peek_snapshot_header,
+    ClientMessage, CloseReason, DecodeScratch, EncodeScratch, Layout, ServerMessage, Snapshot,
+    WIRE_VERSION, decode_snapshot, peek_snapshot_header,
 };
 
 use crate::check::{
     check_client_message, check_input_frame, check_server_message, check_snapshot, check_words,
 };
 use crate::fixture::{
-    CLIENT_ID, PLAYER, RESUME_TOKEN, START_TICK, input_words, layout, memo, test_schema, test_world,
+    CLIENT_ID, PLAYER, RESUME_TOKEN, START_TICK, input_words, layout, test_world,
 };
+use crate::frames::{hello_frame, input_frame, snapshot_frame, welcome_frame};
 
 /// Where a prepared server session starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
