@@ -360,6 +360,68 @@ fn decode_all(frame: &[u8]) -> (Accepted, Errors) {
     )
 }
 
+/// A frame nobody built is accepted only by the decoders of its type byte, and every refusal
+/// is an error its decoder's layer can give: control frames fail as whole postcard messages,
+/// input packets and snapshots value by value (a snapshot's baseline is always at hand here,
+/// so a missing one is a bug).
+fn assert_refusals_are_typed(frame: &[u8], accepted: &Accepted, errors: &Errors) {
+    let first = frame.first().copied();
+    if accepted.client || accepted.server {
+        assert_eq!(first, Some(FRAME_CONTROL));
+    }
+    if accepted.input {
+        assert_eq!(first, Some(FRAME_INPUT));
+    }
+    if accepted.snapshot {
+        assert_eq!(first, Some(FRAME_SNAPSHOT));
+    }
+    for kind in [Kind::Client, Kind::Server, Kind::Input, Kind::Snapshot] {
+        let Some(e) = errors.of(kind) else {
+            assert!(accepted.by(kind));
+            continue;
+        };
+        assert!(!accepted.by(kind));
+        use DecodeError as E;
+        let expected = match kind {
+            Kind::Client | Kind::Server => matches!(
+                e,
+                E::UnexpectedEnd
+                    | E::UnknownFrame(_)
+                    | E::LimitExceeded
+                    | E::BadMessage
+                    | E::TrailingBytes
+            ),
+            Kind::Input => matches!(
+                e,
+                E::UnexpectedEnd
+                    | E::UnknownFrame(_)
+                    | E::LimitExceeded
+                    | E::VarintOverflow
+                    | E::TrailingBytes
+                    | E::BadTick
+                    | E::OutOfRange
+                    | E::InvalidUtf8
+            ),
+            Kind::Snapshot => matches!(
+                e,
+                E::UnexpectedEnd
+                    | E::UnknownFrame(_)
+                    | E::VarintOverflow
+                    | E::TrailingBytes
+                    | E::BadTick
+                    | E::BadMessage
+                    | E::OutOfRange
+                    | E::InvalidUtf8
+                    | E::UnknownKind(_)
+                    | E::BadFieldMask
+                    | E::BadEntityIndex
+                    | E::DuplicateEntity(_)
+            ),
+        };
+        assert!(expected, "{kind:?} decoder refused {frame:02x?} with {e:?}");
+    }
+}
+
 /// `cur` encodes (in full, and as a delta against an older `base`) and decodes back to itself.
 fn assert_round_trip(cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) {
     let layout = layout();
@@ -770,12 +832,14 @@ proptest! {
 
     #[test]
     fn random_bytes_are_refused_or_round_trip(frame in random_frame()) {
-        decode_all(&frame);
+        let (accepted, errors) = decode_all(&frame);
+        assert_refusals_are_typed(&frame, &accepted, &errors);
     }
 
     #[test]
     fn mutated_frames_are_refused_or_round_trip((_, frame) in mutated_frame()) {
-        decode_all(&frame);
+        let (accepted, errors) = decode_all(&frame);
+        assert_refusals_are_typed(&frame, &accepted, &errors);
     }
 }
 
@@ -851,7 +915,13 @@ proptest! {
         let Ok(schema) = postcard::from_bytes::<Schema>(&bytes) else {
             return Ok(());
         };
-        let Ok(layout) = Layout::new(&schema) else {
+        // Whatever decodes re-encodes to bytes that decode to the same bytes again, and
+        // compiles exactly when it validates, with the same error.
+        let again: Schema = postcard::from_bytes(&schema.to_bytes()).expect("re-encoded schema");
+        prop_assert_eq!(again.to_bytes(), schema.to_bytes());
+        let compiled = Layout::new(&schema);
+        prop_assert_eq!(compiled.as_ref().err().cloned(), schema.validate().err());
+        let Ok(layout) = compiled else {
             return Ok(());
         };
         prop_assert_eq!(layout.protocol_hash(), schema.protocol_hash());
