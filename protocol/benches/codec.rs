@@ -1,8 +1,8 @@
 //! Snapshot codec benchmarks on the "arena" schema (`pos: vec2`, `heading: f32`, `hp: u8`).
 //!
-//! Worlds of 100, 1,000 and 10,000 players are generated with a fixed-seed splitmix64 (`rand_xoshiro`). Each
-//! bench's throughput is in entities (`Throughput::Elements`); time per entity is the time
-//! per iteration divided by the world size:
+//! Worlds of 100, 1,000 and 10,000 players are generated with a fixed-seed splitmix64
+//! (`rand_xoshiro`). Each bench's throughput is in entities (`Throughput::Elements`); time per
+//! entity is the time per iteration divided by the world size:
 //!
 //! - `full_encode` / `full_decode`: a full snapshot of the world;
 //! - `delta_all_*`: every player moved by one tick of movement (200 units/s at 30 Hz);

@@ -1,10 +1,11 @@
 //! Protocol tests: codec, simulated sessions over a lossy link, golden vectors, random bytes,
-//! and the test kit's generator.
+//! the server session's entry points, and the test kit's generator.
 
 mod codec;
 mod golden;
 mod random_bytes;
 mod rng;
+mod session;
 mod sim;
 mod util;
 mod views;
