@@ -33,7 +33,7 @@ pub fn decode_snapshot<'b>(
         None => {
             out.clear(layout, header.tick);
             for f in &layout.room.fields {
-                read_field_full(&mut r, f, &mut out.room)?;
+                read_field_full(&mut r, f, out.room_mut())?;
             }
             if flags & FLAG_CREATES != 0 {
                 read_creations(&mut r, layout, out)?;
@@ -49,7 +49,7 @@ pub fn decode_snapshot<'b>(
                 updated.tick = header.tick;
             } else {
                 updated.clear(layout, header.tick);
-                updated.room.copy_from_slice(&base.room);
+                updated.room_mut().copy_from_slice(base.room());
             }
             if flags & FLAG_ROOM != 0 {
                 let n = layout.room.fields.len();
@@ -57,7 +57,7 @@ pub fn decode_snapshot<'b>(
                 if mask == 0 || (n < 64 && mask >> n != 0) {
                     return Err(DecodeError::BadFieldMask);
                 }
-                read_changed_fields(&mut r, &layout.room, mask, &base.room, &mut updated.room)?;
+                read_changed_fields(&mut r, &layout.room, mask, base.room(), updated.room_mut())?;
             }
             if flags & FLAG_UPDATES != 0 {
                 read_updates(&mut r, layout, base, updated)?;
@@ -185,16 +185,10 @@ fn read_creations(
 }
 
 fn merge(a: &Snapshot, b: &Snapshot, out: &mut Snapshot) -> Result<(), DecodeError> {
-    out.ids.clear();
-    out.kinds.clear();
-    out.starts.clear();
-    out.starts.push(0);
-    out.words.clear();
-    out.room.clear();
-    out.room.extend_from_slice(&a.room);
+    out.reset_with_room(a.room());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        if a.ids[i] < b.ids[j] {
+        if a.ids()[i] < b.ids()[j] {
             push_copy(out, a, i)?;
             i += 1;
         } else {

@@ -153,7 +153,7 @@ fn plan(
         }
         Some(base) => {
             diff_entities(cur, base, changes);
-            let room_mask = changed_mask(&layout.room, &cur.room, &base.room);
+            let room_mask = changed_mask(&layout.room, cur.room(), base.room());
             Plan {
                 flags: changes.delta_flags(room_mask),
                 room_mask,
@@ -174,13 +174,13 @@ fn write_body(
     match base {
         None => {
             for f in &layout.room.fields {
-                write_field_full(w, f, &cur.room);
+                write_field_full(w, f, cur.room());
             }
         }
         Some(base) => {
             if plan.room_mask != 0 {
                 write_mask(w, plan.room_mask, layout.room.fields.len());
-                write_changed_fields(w, &layout.room, plan.room_mask, &cur.room, &base.room);
+                write_changed_fields(w, &layout.room, plan.room_mask, cur.room(), base.room());
             }
             if !scratch.changes.touched.is_empty() {
                 write_updates(w, layout, cur, base, &scratch.changes.touched);
@@ -260,9 +260,9 @@ pub fn encode_snapshot_shared(
 fn diff_entities(cur: &Snapshot, base: &Snapshot, changes: &mut Changes) {
     changes.clear();
     let (mut bi, mut ci) = (0usize, 0usize);
-    let (bn, cn) = (base.ids.len(), cur.ids.len());
+    let (bn, cn) = (base.len(), cur.len());
     while bi < bn && ci < cn {
-        let (bid, cid) = (base.ids[bi], cur.ids[ci]);
+        let (bid, cid) = (base.ids()[bi], cur.ids()[ci]);
         if bid == cid {
             let n = diff_aligned(cur, ci, base, bi, changes);
             bi += n;
@@ -298,9 +298,9 @@ fn diff_aligned(
 ) -> usize {
     let n = (base.len() - bi).min(cur.len() - ci);
     // Equal-length subslices let the compiler drop the bounds checks in the loops.
-    let (bids, cids) = (&base.ids[bi..bi + n], &cur.ids[ci..ci + n]);
-    let (bkinds, ckinds) = (&base.kinds[bi..bi + n], &cur.kinds[ci..ci + n]);
-    let (bstarts, cstarts) = (&base.starts[bi..=bi + n], &cur.starts[ci..=ci + n]);
+    let (bids, cids) = (&base.ids()[bi..bi + n], &cur.ids()[ci..ci + n]);
+    let (bkinds, ckinds) = (&base.kinds()[bi..bi + n], &cur.kinds()[ci..ci + n]);
+    let (bstarts, cstarts) = (&base.starts()[bi..=bi + n], &cur.starts()[ci..=ci + n]);
     let mut j = 0;
     while j < n {
         let end = n.min(j + DIFF_BLOCK);
@@ -320,8 +320,8 @@ fn diff_aligned(
                 && kind_diff == 0
                 && words_eq(&bids[j..end], &cids[j..end])
                 && words_eq(
-                    &base.words[bs[0] as usize..bs[DIFF_BLOCK] as usize],
-                    &cur.words[cs[0] as usize..cs[DIFF_BLOCK] as usize],
+                    &base.words()[bs[0] as usize..bs[DIFF_BLOCK] as usize],
+                    &cur.words()[cs[0] as usize..cs[DIFF_BLOCK] as usize],
                 )
             {
                 j = end;
@@ -332,8 +332,8 @@ fn diff_aligned(
             if bids[k] != cids[k] {
                 return k;
             }
-            let bw = &base.words[bstarts[k] as usize..bstarts[k + 1] as usize];
-            let cw = &cur.words[cstarts[k] as usize..cstarts[k + 1] as usize];
+            let bw = &base.words()[bstarts[k] as usize..bstarts[k + 1] as usize];
+            let cw = &cur.words()[cstarts[k] as usize..cstarts[k + 1] as usize];
             let (b, c) = ((bi + k) as u32, (ci + k) as u32);
             if bkinds[k] != ckinds[k] {
                 changes.touched.push((b, REMOVED));

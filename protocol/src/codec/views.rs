@@ -97,10 +97,10 @@ impl DeltaCache {
         let mut bi = 0;
         for ci in 0..world.len() {
             let (id, kind, cw) = world.entity(ci);
-            while bi < base.len() && base.ids[bi] < id {
+            while bi < base.len() && base.ids()[bi] < id {
                 bi += 1;
             }
-            let delta = if bi < base.len() && base.ids[bi] == id {
+            let delta = if bi < base.len() && base.ids()[bi] == id {
                 let (_, bkind, bw) = base.entity(bi);
                 if bkind != kind {
                     RowDelta::Replaced
@@ -148,12 +148,7 @@ impl View<'_> {
     /// Copies the view out as a snapshot of its own (reusing `out`'s buffers).
     pub fn copy_into(&self, out: &mut Snapshot) {
         out.tick = self.world.tick;
-        out.room.clone_from(&self.world.room);
-        out.ids.clear();
-        out.kinds.clear();
-        out.starts.clear();
-        out.starts.push(0);
-        out.words.clear();
+        out.reset_with_room(self.world.room());
         // Rows come from the same world in increasing order, so ids increase.
         let _ = out.extend_from(self.world, self.rows);
     }
@@ -206,7 +201,7 @@ pub fn encode_view_snapshot(
             while bi < brows.len() && ci < crows.len() {
                 let brow = brows[bi] as usize;
                 let crow = crows[ci];
-                let (bid, cid) = (bworld.ids[brow], world.ids[crow as usize]);
+                let (bid, cid) = (bworld.ids()[brow], world.ids()[crow as usize]);
                 if bid == cid {
                     match deltas.rows[crow as usize] {
                         RowDelta::Same => {}
@@ -229,12 +224,12 @@ pub fn encode_view_snapshot(
             changes.remove_all(bi as u32..brows.len() as u32);
             changes.create_all(&crows[ci..]);
 
-            let room_mask = changed_mask(&layout.room, &world.room, &bworld.room);
+            let room_mask = changed_mask(&layout.room, world.room(), bworld.room());
             let flags = changes.delta_flags(room_mask);
             write_header(&mut w, flags, world.tick, Some(bworld.tick), last_input_seq);
             if room_mask != 0 {
                 write_mask(&mut w, room_mask, layout.room.fields.len());
-                write_changed_fields(&mut w, &layout.room, room_mask, &world.room, &bworld.room);
+                write_changed_fields(&mut w, &layout.room, room_mask, world.room(), bworld.room());
             }
             if !changes.touched().is_empty() {
                 write_view_updates(&mut w, layout, base, deltas, cache, changes.touched());
@@ -245,7 +240,7 @@ pub fn encode_view_snapshot(
             let flags = full_flags(!changes.created().is_empty());
             write_header(&mut w, flags, world.tick, None, last_input_seq);
             for f in &layout.room.fields {
-                write_field_full(&mut w, f, &world.room);
+                write_field_full(&mut w, f, world.room());
             }
         }
     }
@@ -254,7 +249,7 @@ pub fn encode_view_snapshot(
         w.write_uvar(created.len() as u32);
         let mut next_id: EntityId = 0;
         for &row in created {
-            let id = world.ids[row as usize];
+            let id = world.ids()[row as usize];
             w.write_uvar(id - next_id);
             next_id = id.wrapping_add(1);
             let (at, bits) = cache.full[row as usize];
@@ -304,7 +299,7 @@ fn write_view_updates(
             w.write_bool(true);
         } else {
             w.write_bool(false);
-            let kind = base.world.kinds[base.rows[bi as usize] as usize];
+            let kind = base.world.kinds()[base.rows[bi as usize] as usize];
             write_mask(w, mask, layout.kinds[usize::from(kind)].fields.len());
             prev_mask = mask;
         }

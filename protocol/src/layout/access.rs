@@ -278,7 +278,7 @@ mod tests {
     use glam::{Quat, Vec2, Vec3};
 
     use crate::error::ValueError;
-    use crate::layout::Layout;
+    use crate::layout::compile::Layout;
     use crate::schema::Schema;
 
     fn all_types() -> Schema {
