@@ -7,21 +7,43 @@
 //! # Layout
 //!
 //! ```text
-//!  schema ──compile──▶ layout ──▶ codec (snapshots)     ◀─┐
-//!                                 input (input packets) ◀─┼── session::{server, client}
-//!                      message (postcard control frames) ◀┘     clock (client clock sync)
+//!  schema ──▶ layout ──▶ codec (snapshots)      ◀─┐
+//!  (IR, validation)      input (input packets)  ◀─┼── session::{server, client}
+//!                        message (control frames) ◀┘     clock (client clock sync)
 //! ```
 //!
-//! - [`schema`]: the IR a game declares once; hashes into the protocol hash.
-//! - [`layout`]: the schema compiled to fixed runs of quantized `u32` words per entity.
+//! - [`schema`]: the IR a game declares once, and its validation; hashes into the protocol
+//!   hash.
+//! - [`layout`]: a validated schema compiled to fixed runs of quantized `u32` words per
+//!   entity, and typed access to them.
 //! - [`bits`]: the bit writer/reader every bit-packed frame uses.
 //! - [`codec`]: full and delta snapshots; a delta needs only the client's copy of its baseline.
+//!   [`views`] (re-exported from it) encodes partial views from pieces shared by all clients.
 //! - [`input`]: input packets with an ack and redundant inputs.
 //! - [`message`]: control frames (handshake, pings, signaling, events, close reasons).
 //! - [`session`]: server- and client-side state machines in the `handle_*` / `poll_*` shape.
 //! - [`clock`]: the client's estimate of the server tick and the round-trip time.
 //! - `gen_ts` (feature `typescript`): the TypeScript SDK's generated files (types, ids, codec
 //!   tables, hash).
+//! - `testkit` (feature `testkit`): fixtures for this crate's tests, benches and fuzz targets;
+//!   not part of the stable API.
+//!
+//! Imports point one way: no module imports the crate root, and a folder's `mod.rs` only
+//! declares and re-exports (its files import each other by path, never through it).
+//!
+//! ```text
+//! error, clock  (import nothing of this crate)
+//! bits      ──▶ error
+//! schema    ──▶ error
+//! layout    ──▶ schema, error
+//! snapshot  ──▶ layout, schema
+//! message   ──▶ schema, snapshot, error
+//! codec     ──▶ bits, layout, snapshot, error
+//! input     ──▶ bits, codec, layout, message, error
+//! session   ──▶ codec, input, layout, message, schema, snapshot, clock, error
+//! gen_ts    ──▶ layout, schema, error
+//! testkit   ──▶ codec, input, layout, message, schema, snapshot, error
+//! ```
 //!
 //! A frame is one WebSocket binary message or one data-channel message. Its first byte names
 //! its type: [`FRAME_CONTROL`], [`FRAME_SNAPSHOT`] or [`FRAME_INPUT`]. `PROTOCOL.md` at the
