@@ -319,7 +319,8 @@ impl ServerSession {
     /// it came in, for a caller that decoded that frame itself and must not decode it twice.
     ///
     /// Checks the wire version and the protocol hash, then queues [`ServerEvent::Hello`]. A
-    /// mismatch, or a hello after the first, closes the session and queues a close frame.
+    /// mismatch, or a hello after the first, closes the session and queues a close frame; a
+    /// closed session refuses it with [`SessionError::NotEstablished`], as it refuses frames.
     pub fn handle_hello(&mut self, hello: Hello) -> Result<(), SessionError> {
         match self.state {
             State::AwaitingHello => {}

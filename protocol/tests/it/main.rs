@@ -4,6 +4,7 @@
 mod codec;
 mod golden;
 mod random_bytes;
+mod random_sessions;
 mod rng;
 mod session;
 mod sim;
