@@ -16,6 +16,7 @@ fn unzigzag(z: u32) -> i64 {
     i64::from(z >> 1) ^ -i64::from(z & 1)
 }
 
+#[inline]
 pub(super) fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
     if n > 32 {
         w.write(mask as u32, 32);
@@ -25,6 +26,7 @@ pub(super) fn write_mask(w: &mut BitWriter<'_>, mask: u64, n: usize) {
     }
 }
 
+#[inline]
 pub(super) fn read_mask(r: &mut BitReader<'_>, n: usize) -> Result<u64, DecodeError> {
     if n > 32 {
         let lo = u64::from(r.read(32)?);
@@ -34,6 +36,7 @@ pub(super) fn read_mask(r: &mut BitReader<'_>, n: usize) -> Result<u64, DecodeEr
     }
 }
 
+#[inline]
 pub(crate) fn write_field_full(w: &mut BitWriter<'_>, f: &FieldLayout, words: &[u32]) {
     let src = &words[f.offset..f.offset + f.words];
     match f.codec {
@@ -70,6 +73,7 @@ pub(crate) fn write_field_full(w: &mut BitWriter<'_>, f: &FieldLayout, words: &[
     }
 }
 
+#[inline]
 pub(crate) fn read_field_full(
     r: &mut BitReader<'_>,
     f: &FieldLayout,
@@ -188,6 +192,7 @@ fn write_numeric_delta_slice(
     fits
 }
 
+#[inline]
 pub(super) fn read_field_delta(
     r: &mut BitReader<'_>,
     f: &FieldLayout,
@@ -278,6 +283,7 @@ pub(super) fn write_changed_fields(
     }
 }
 
+#[inline]
 pub(super) fn read_changed_fields(
     r: &mut BitReader<'_>,
     kind: &KindLayout,
