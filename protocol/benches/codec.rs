@@ -1,8 +1,8 @@
 //! Snapshot codec benchmarks on the "arena" schema (`pos: vec2`, `heading: f32`, `hp: u8`).
 //!
-//! Worlds of 100, 1,000 and 10,000 players are generated with a fixed-seed splitmix64. Each
-//! bench's throughput is in entities (`Throughput::Elements`); time per entity is the time
-//! per iteration divided by the world size:
+//! Worlds of 100, 1,000 and 10,000 players are generated with a fixed-seed splitmix64
+//! (`rand_xoshiro`). Each bench's throughput is in entities (`Throughput::Elements`); time per
+//! entity is the time per iteration divided by the world size:
 //!
 //! - `full_encode` / `full_decode`: a full snapshot of the world;
 //! - `delta_all_*`: every player moved by one tick of movement (200 units/s at 30 Hz);
@@ -19,6 +19,8 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use glam::Vec2;
+use rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
 use tickwire_protocol::{
     DecodeScratch, EncodeScratch, Layout, Schema, Snapshot, decode_snapshot, encode_snapshot,
 };
@@ -30,26 +32,14 @@ const SPEED: f32 = 200.0;
 /// Server tick rate, Hz.
 const TICK_RATE: f32 = 30.0;
 
-/// Minimal deterministic PRNG (splitmix64).
-struct SplitMix64(u64);
+/// Uniform in `[0, 1)`, from the top 24 bits of the next output.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+}
 
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit()
-    }
+/// Uniform in `[lo, hi)`.
+fn range(rng: &mut SplitMix64, lo: f32, hi: f32) -> f32 {
+    lo + (hi - lo) * unit(rng)
 }
 
 fn arena() -> Layout {
@@ -80,8 +70,8 @@ fn players(n: usize, rng: &mut SplitMix64) -> Vec<Player> {
             id += 1 + (rng.next_u64() % 3) as u32;
             Player {
                 id,
-                pos: Vec2::new(rng.range(100.0, 3900.0), rng.range(100.0, 3900.0)),
-                heading: rng.range(-180.0, 180.0),
+                pos: Vec2::new(range(rng, 100.0, 3900.0), range(rng, 100.0, 3900.0)),
+                heading: range(rng, -180.0, 180.0),
                 hp: (rng.next_u64() % 256) as i64,
             }
         })
@@ -95,7 +85,7 @@ fn step(players: &[Player], fraction: f32, rng: &mut SplitMix64) -> Vec<Player> 
         .iter()
         .map(|p| {
             let mut p = *p;
-            if rng.unit() < fraction {
+            if unit(rng) < fraction {
                 let (s, c) = p.heading.to_radians().sin_cos();
                 p.pos += Vec2::new(c, s) * dist;
             }
@@ -230,7 +220,7 @@ fn worlds(layout: &Layout) -> Vec<World> {
     SIZES
         .iter()
         .map(|&n| {
-            let mut rng = SplitMix64(0x7469_636b_7769_7265 ^ n as u64);
+            let mut rng = SplitMix64::seed_from_u64(0x7469_636b_7769_7265 ^ n as u64);
             let ps = players(n, &mut rng);
             let w = World {
                 n,

@@ -158,7 +158,7 @@ impl InputPacket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Schema;
+    use crate::schema::Schema;
 
     fn layout() -> Layout {
         let s = Schema::builder("t")

@@ -2,7 +2,8 @@
 //!
 //! A [`Schema`] lists entity kinds with typed fields, the room-wide fields and the input fields.
 //! It is plain data: it serializes (postcard for the wire, JSON for tooling), hashes into the
-//! protocol hash, and compiles into a [`Layout`] that drives the codec.
+//! protocol hash, and is checked here ([`Schema::validate`]) against every limit of the wire
+//! format. The layout compiler builds on a checked schema; this module knows nothing of it.
 //!
 //! ```
 //! use tickwire_protocol::Schema;
@@ -20,13 +21,20 @@
 //! assert_eq!(schema.kinds[0].fields.len(), 3);
 //! ```
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::SchemaError;
-use crate::layout::Layout;
 
 /// Version of the wire format described in `PROTOCOL.md`; part of the protocol hash.
 pub const WIRE_VERSION: u16 = 1;
+
+/// Most fields a kind, the room or the input may have (one bit each in a change mask).
+pub const MAX_FIELDS: usize = 64;
+
+/// Most entity kinds a schema may have (a kind id is at most 16 bits).
+const MAX_KINDS: usize = 1 << 16;
 
 /// A game's replicated state and input, declared once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +162,126 @@ impl Schema {
         h.write(&self.to_bytes());
         h.finish()
     }
+
+    /// Checks every limit of the wire format: at most 65,536 kinds and [`MAX_FIELDS`] fields
+    /// per kind, room and input; unique kind names and unique field names within each; float
+    /// ranges finite, increasing and at most 2³² steps; integer spans at most 2³² values;
+    /// delta widths narrower than their field; 1 to 65,536 enum variants; quaternion
+    /// components of 2 to 16 bits; string lengths of at least 1. The first violation found
+    /// (kinds in order, then the room, then the input; fields in order) is returned.
+    pub fn validate(&self) -> Result<(), SchemaError> {
+        if self.kinds.len() > MAX_KINDS {
+            return Err(SchemaError::TooManyKinds);
+        }
+        let mut names = HashSet::new();
+        for k in &self.kinds {
+            if !names.insert(k.name.as_str()) {
+                return Err(SchemaError::DuplicateName(k.name.clone()));
+            }
+            validate_fields(&k.name, &k.fields)?;
+        }
+        validate_fields("room", &self.room)?;
+        validate_fields("input", &self.input)
+    }
+}
+
+fn validate_fields(owner: &str, fields: &[FieldDef]) -> Result<(), SchemaError> {
+    if fields.len() > MAX_FIELDS {
+        return Err(SchemaError::TooManyFields(owner.to_owned()));
+    }
+    let mut seen = HashSet::new();
+    for f in fields {
+        if !seen.insert(f.name.as_str()) {
+            return Err(SchemaError::DuplicateName(f.name.clone()));
+        }
+        validate_field(f)?;
+    }
+    Ok(())
+}
+
+fn validate_field(f: &FieldDef) -> Result<(), SchemaError> {
+    let name = || f.name.clone();
+    // A delta must be narrower than the full value it replaces.
+    let delta = |steps: u32, delta_bits: u8| {
+        let d = u32::from(delta_bits);
+        if d != 0 && d >= bits_for(steps) {
+            return Err(SchemaError::BadDeltaBits(name()));
+        }
+        Ok(())
+    };
+    match &f.ty {
+        FieldType::F32 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        }
+        | FieldType::Vec2 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        }
+        | FieldType::Vec3 {
+            min,
+            max,
+            precision,
+            delta_bits,
+        } => {
+            let ok = min.is_finite() && max.is_finite() && precision.is_finite();
+            if !ok || min >= max || *precision <= 0.0 {
+                return Err(SchemaError::BadRange(name()));
+            }
+            let steps = float_steps(*min, *max, *precision);
+            if steps > f64::from(u32::MAX) {
+                return Err(SchemaError::TooWide(name()));
+            }
+            delta(steps as u32, *delta_bits)
+        }
+        FieldType::Int {
+            min,
+            max,
+            delta_bits,
+        } => {
+            let span = i128::from(*max) - i128::from(*min);
+            if span < 0 {
+                return Err(SchemaError::BadRange(name()));
+            }
+            let span = u32::try_from(span).map_err(|_| SchemaError::TooWide(name()))?;
+            delta(span, *delta_bits)
+        }
+        FieldType::Bool => Ok(()),
+        FieldType::Enum { variants } => {
+            if variants.is_empty() || variants.len() > 1 << 16 {
+                return Err(SchemaError::BadEnum(name()));
+            }
+            Ok(())
+        }
+        FieldType::Quat { bits } => {
+            if !(2..=16).contains(bits) {
+                return Err(SchemaError::BadQuat(name()));
+            }
+            Ok(())
+        }
+        FieldType::Str { max_len } => {
+            if *max_len == 0 {
+                return Err(SchemaError::BadString(name()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Quantization steps of a float field, `ceil((max - min) / precision)` in f64: the largest
+/// quantized value. Only a field that passed [`Schema::validate`] is sure to give a finite
+/// value in `1..=u32::MAX`.
+pub(crate) fn float_steps(min: f32, max: f32, precision: f32) -> f64 {
+    ((f64::from(max) - f64::from(min)) / f64::from(precision)).ceil()
+}
+
+/// Bits needed for quantized values `0..=max`.
+pub(crate) fn bits_for(max: u32) -> u32 {
+    32 - max.leading_zeros()
 }
 
 /// 64-bit FNV-1a.
@@ -204,9 +332,9 @@ impl SchemaBuilder {
         self
     }
 
-    /// Checks the schema compiles and returns it.
+    /// Checks the schema (see [`Schema::validate`]) and returns it.
     pub fn build(self) -> Result<Schema, SchemaError> {
-        Layout::new(&self.schema)?;
+        self.schema.validate()?;
         Ok(self.schema)
     }
 }
@@ -222,9 +350,9 @@ pub struct FieldsBuilder {
 }
 
 fn float_bits(min: f32, max: f32, precision: f32) -> u32 {
-    let steps = ((f64::from(max) - f64::from(min)) / f64::from(precision)).ceil();
+    let steps = float_steps(min, max, precision);
     if steps.is_finite() && steps >= 1.0 && steps <= f64::from(u32::MAX) {
-        32 - (steps as u32).leading_zeros()
+        bits_for(steps as u32)
     } else {
         0
     }
@@ -378,6 +506,24 @@ mod tests {
         let a = arena();
         let back: Schema = postcard::from_bytes(&a.to_bytes()).unwrap();
         assert_eq!(a, back);
+    }
+
+    #[test]
+    fn invalid_schemas_are_refused() {
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.f32("f", 1.0, 1.0, 0.1))
+            .build();
+        assert!(matches!(bad, Err(SchemaError::BadRange(_))));
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.f32("f", 0.0, 1.0, 0.1).f32("f", 0.0, 1.0, 0.1))
+            .build();
+        assert!(matches!(bad, Err(SchemaError::DuplicateName(_))));
+        let bad = Schema::builder("x")
+            .kind("k", |k| k.uint("u", 4).delta_bits(4))
+            .build();
+        assert!(matches!(bad, Err(SchemaError::BadDeltaBits(_))));
+        let bad = Schema::builder("x").kind("k", |k| k.quat("q", 20)).build();
+        assert!(matches!(bad, Err(SchemaError::BadQuat(_))));
     }
 
     #[test]

@@ -16,12 +16,12 @@ pub type EntityId = u32;
 pub struct Snapshot {
     /// Tick this state belongs to.
     pub tick: u32,
-    pub(crate) room: Vec<u32>,
-    pub(crate) ids: Vec<EntityId>,
-    pub(crate) kinds: Vec<u16>,
+    room: Vec<u32>,
+    ids: Vec<EntityId>,
+    kinds: Vec<u16>,
     /// `starts[i]..starts[i + 1]` are entity `i`'s words; one more entry than entities.
-    pub(crate) starts: Vec<u32>,
-    pub(crate) words: Vec<u32>,
+    starts: Vec<u32>,
+    words: Vec<u32>,
 }
 
 /// Entity ids must be pushed in strictly increasing order.
@@ -54,34 +54,69 @@ impl Snapshot {
         self.words.clear();
     }
 
+    /// Empties the entities and sets the room words to `room`, keeping the buffers and the
+    /// tick: for decoders and view copies that rebuild a snapshot from parts.
+    pub(crate) fn reset_with_room(&mut self, room: &[u32]) {
+        self.room.clear();
+        self.room.extend_from_slice(room);
+        self.ids.clear();
+        self.kinds.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        self.words.clear();
+    }
+
     /// Copies `other` into `self`, reusing `self`'s buffers.
     pub fn copy_from(&mut self, other: &Snapshot) {
         self.clone_from(other);
     }
 
     /// Room field words.
+    #[inline]
     pub fn room(&self) -> &[u32] {
         &self.room
     }
 
     /// Room field words, for writing with the room's [`FieldLayout`](crate::FieldLayout)s.
+    #[inline]
     pub fn room_mut(&mut self) -> &mut [u32] {
         &mut self.room
     }
 
     /// Number of entities.
+    #[inline]
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
     /// No entities.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
 
     /// Entity ids in increasing order.
+    #[inline]
     pub fn ids(&self) -> &[EntityId] {
         &self.ids
+    }
+
+    /// Entity kinds, in id order.
+    #[inline]
+    pub(crate) fn kinds(&self) -> &[u16] {
+        &self.kinds
+    }
+
+    /// Where each entity's words start in [`Snapshot::words`], plus one entry for the end.
+    #[inline]
+    pub(crate) fn starts(&self) -> &[u32] {
+        &self.starts
+    }
+
+    /// Every entity's words, back to back in id order.
+    #[inline]
+    pub(crate) fn words(&self) -> &[u32] {
+        &self.words
     }
 
     /// The `i`-th entity (in id order): id, kind and words.
@@ -166,7 +201,7 @@ impl Snapshot {
     /// The snapshot in plain form (ids, kind names, field values), for tooling and tests.
     pub fn to_plain(&self, layout: &Layout) -> PlainSnapshot {
         let schema = layout.schema();
-        let fields = |kl: &KindLayout, defs: &[crate::FieldDef], words: &[u32]| {
+        let fields = |kl: &KindLayout, defs: &[crate::schema::FieldDef], words: &[u32]| {
             kl.fields
                 .iter()
                 .zip(defs)

@@ -10,9 +10,12 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
-pub mod fixture;
 pub mod seeds;
 pub mod sessions;
+
+/// The fixture schema, worlds and frame builders: the test kit of `tickwire-protocol`, shared
+/// with its tests.
+pub use tickwire_protocol::testkit::{fixture, frames};
 
 use tickwire_protocol::message::{
     CloseCode, CloseReason, Hello, MAX_AUTH_TOKEN_LEN, MAX_CANDIDATE_LEN, MAX_CLOSE_MESSAGE_LEN,

@@ -11,7 +11,7 @@ use tickwire_protocol::{
 use crate::fixture::{
     CLIENT_ID, RESUME_TOKEN, START_TICK, join_frames, layout, test_schema, test_world, world_at,
 };
-use crate::sessions::{hello_frame, input_frame, snapshot_frame, welcome_frame};
+use crate::frames::{hello_frame, input_frame, snapshot_frame, welcome_frame};
 
 /// One seed file.
 #[derive(Debug, Clone)]
@@ -551,7 +551,7 @@ fn seeds_round_trip(out: &mut Vec<Seed>) {
         "valid-pseudo-random",
         (0..1024)
             .map(|_| {
-                s = crate::fixture::mix(s);
+                s = tickwire_protocol::testkit::rng::mix(s);
                 s as u8
             })
             .collect(),

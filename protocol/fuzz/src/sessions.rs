@@ -4,99 +4,24 @@
 use std::sync::Arc;
 
 use tickwire_protocol::message::{
-    Hello, MAX_AUTH_TOKEN_LEN, MAX_EVENT_LEN, MAX_ROOM_NAME_LEN, ResumeRequest, Welcome,
+    MAX_AUTH_TOKEN_LEN, MAX_EVENT_LEN, MAX_ROOM_NAME_LEN, ResumeRequest,
 };
 use tickwire_protocol::session::{
     Channel, ClientConfig, ClientEvent, ClientSession, Replication, ServerConfig, ServerEvent,
     ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{
-    ClientMessage, CloseReason, DecodeScratch, EncodeScratch, InputPacket, Layout, ServerMessage,
-    Snapshot, WIRE_VERSION, decode_snapshot, encode_snapshot, peek_snapshot_header,
+    ClientMessage, CloseReason, DecodeScratch, EncodeScratch, Layout, ServerMessage, Snapshot,
+    WIRE_VERSION, decode_snapshot, peek_snapshot_header,
 };
 
 use crate::check::{
     check_client_message, check_input_frame, check_server_message, check_snapshot, check_words,
 };
 use crate::fixture::{
-    CLIENT_ID, PLAYER, RESUME_TOKEN, START_TICK, input_words, layout, memo, test_schema, test_world,
+    CLIENT_ID, PLAYER, RESUME_TOKEN, START_TICK, input_words, layout, test_world,
 };
-
-/// A control frame holding a hello.
-pub fn hello_frame(protocol_hash: Option<u64>, resume: Option<ResumeRequest>) -> Vec<u8> {
-    let mut out = Vec::new();
-    ClientMessage::Hello(Hello {
-        wire_version: WIRE_VERSION,
-        protocol_hash,
-        room: "lobby".into(),
-        auth_token: "token-123".into(),
-        resume,
-    })
-    .encode(&mut out);
-    out
-}
-
-/// A control frame holding the welcome of the test schema.
-pub fn welcome_frame(tick: u32, resumed: bool) -> Vec<u8> {
-    memo(format!("welcome {tick} {resumed}"), || {
-        let mut out = Vec::new();
-        ServerMessage::Welcome(Welcome {
-            client_id: CLIENT_ID,
-            player: Some(PLAYER),
-            tick_rate: 30,
-            tick,
-            tick_fraction: 0x4000,
-            schema: test_schema(),
-            resume_token: RESUME_TOKEN,
-            resumed,
-        })
-        .encode(&mut out);
-        out
-    })
-}
-
-/// The snapshot frame of the test world at `tick`, a delta against the world at `base` when
-/// given.
-pub fn snapshot_frame(tick: u32, base: Option<u32>, last_input_seq: Option<u32>) -> Vec<u8> {
-    memo(
-        format!("snapshot {tick} {base:?} {last_input_seq:?}"),
-        || {
-            let layout = layout();
-            let cur = test_world(tick);
-            let base = base.map(test_world);
-            let mut out = Vec::new();
-            encode_snapshot(
-                &layout,
-                &cur,
-                base.as_ref(),
-                last_input_seq,
-                &mut EncodeScratch::default(),
-                &mut out,
-            );
-            out
-        },
-    )
-}
-
-/// An input frame: `ack`, then inputs for `ticks` (newest first, not increasing) numbered down
-/// from `newest_seq`, with values derived from the sequence numbers.
-pub fn input_frame(ack: Option<u32>, newest_seq: u32, ticks: &[u32]) -> Vec<u8> {
-    memo(format!("input {ack:?} {newest_seq} {ticks:?}"), || {
-        let layout = layout();
-        let mut p = InputPacket::default();
-        p.clear(layout.input.words);
-        p.ack = ack;
-        p.newest_seq = newest_seq;
-        for (k, &t) in ticks.iter().enumerate() {
-            let seed = u64::from(newest_seq) - k as u64;
-            let words = input_words(&layout, seed).expect("input words");
-            assert!(p.push_older(t, &words));
-        }
-        let mut out = Vec::new();
-        p.encode(&layout, &mut out);
-        out
-    })
-}
+use crate::frames::{hello_frame, input_frame, snapshot_frame, welcome_frame};
 
 /// Where a prepared server session starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

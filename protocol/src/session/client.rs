@@ -4,8 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::channel::Channel;
+use super::error::SessionError;
 use super::history::{DEFAULT_HISTORY, SnapshotHistory};
-use super::{Channel, SessionError};
 use crate::clock::ClockSync;
 use crate::codec::{
     DecodeScratch, FRAME_SNAPSHOT, SnapshotHeader, decode_snapshot, peek_snapshot_header,

@@ -3,20 +3,25 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::channel::Channel;
+use super::error::SessionError;
 use super::history::{DEFAULT_HISTORY, SnapshotHistory};
 use super::inputs::{InputBuffer, InputStats};
-use super::{Channel, SessionError};
-use crate::codec::{EncodeScratch, SharedBodies, encode_snapshot, encode_snapshot_shared};
+use super::time::{TickTime, pong};
+use crate::codec::views::{DeltaCache, View, encode_view_snapshot};
+use crate::codec::{
+    EncodeScratch, SharedBodies, encode_snapshot, encode_snapshot_shared,
+    encode_view_against_snapshot,
+};
 use crate::error::DecodeError;
 use crate::input::{FRAME_INPUT, InputPacket};
 use crate::layout::Layout;
 use crate::message::{
-    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, MAX_FRAME_LEN, Pong,
-    ResumeRequest, ResumeToken, ServerMessage, Signal, Welcome,
+    ClientMessage, CloseCode, CloseReason, FRAME_CONTROL, Hello, MAX_FRAME_LEN, ResumeRequest,
+    ResumeToken, ServerMessage, Signal, Welcome,
 };
 use crate::schema::WIRE_VERSION;
 use crate::snapshot::{EntityId, Snapshot};
-use crate::views::{DeltaCache, View, encode_view_snapshot};
 
 /// Settings of a server session.
 #[derive(Debug, Clone)]
@@ -42,15 +47,6 @@ impl Default for ServerConfig {
             max_input_lead: 30,
         }
     }
-}
-
-/// The server's clock as the session needs it: the current tick and how far into it we are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TickTime {
-    /// The tick the simulation is on (not yet stepped).
-    pub tick: u32,
-    /// Fraction of the tick period elapsed, in 1/65536.
-    pub fraction: u16,
 }
 
 /// What the application must act on.
@@ -99,10 +95,49 @@ pub struct Replication {
     inputs: InputBuffer,
     /// Every snapshot in `history` is the whole world of its tick, so shared bodies apply.
     whole_world: bool,
-    /// Per history slot: the world rows of a view snapshot, when `row_mode` says the slot
-    /// holds its snapshot that way (the data lives in the room's world ring).
-    rows: Vec<Vec<u32>>,
-    row_mode: Vec<bool>,
+    /// How each history slot holds its snapshot, by slot index.
+    views: Vec<SlotView>,
+}
+
+/// How one history slot holds the snapshot sent for its tick.
+#[derive(Debug, Clone)]
+enum SlotView {
+    /// The slot's own snapshot is the one sent; `spare` is a row buffer kept for reuse.
+    Own {
+        /// Cleared before use; only its allocation matters.
+        spare: Vec<u32>,
+    },
+    /// The snapshot sent is these rows (increasing) of the room's world at the slot's tick;
+    /// the slot's own snapshot is stale. The world lives in the room's ring, not here.
+    Rows(Vec<u32>),
+}
+
+impl SlotView {
+    /// The rows, when the slot holds its snapshot as rows.
+    fn rows(&self) -> Option<&[u32]> {
+        match self {
+            SlotView::Rows(rows) => Some(rows),
+            SlotView::Own { .. } => None,
+        }
+    }
+
+    /// Marks the slot as holding its own snapshot, keeping the row buffer for reuse.
+    fn make_own(&mut self) {
+        if let SlotView::Rows(rows) = self {
+            *self = SlotView::Own {
+                spare: std::mem::take(rows),
+            };
+        }
+    }
+
+    /// Takes the slot's row buffer (cleared) to write new rows into; the slot holds its own
+    /// snapshot until [`SlotView::Rows`] is put back.
+    fn take_buffer(&mut self) -> Vec<u32> {
+        let (SlotView::Own { spare: mut buf } | SlotView::Rows(mut buf)) =
+            std::mem::replace(self, SlotView::Own { spare: Vec::new() });
+        buf.clear();
+        buf
+    }
 }
 
 impl Replication {
@@ -116,8 +151,7 @@ impl Replication {
                 config.max_input_lead,
             ),
             whole_world: true,
-            rows: vec![Vec::new(); config.history.max(1)],
-            row_mode: vec![false; config.history.max(1)],
+            views: vec![SlotView::Own { spare: Vec::new() }; config.history.max(1)],
         }
     }
 
@@ -125,22 +159,16 @@ impl Replication {
     /// outlives the world ring (a parked session waiting for its client). Views whose world
     /// is no longer in `worlds` are forgotten.
     pub fn detach_views(&mut self, worlds: &SnapshotHistory) {
-        for i in 0..self.row_mode.len() {
-            if !self.row_mode[i] {
+        for (i, slot) in self.views.iter_mut().enumerate() {
+            let Some(rows) = slot.rows() else {
                 continue;
-            }
-            self.row_mode[i] = false;
+            };
             let world = self.history.tick_of(i).and_then(|t| worlds.get(t));
             match world {
-                Some(world) => {
-                    let view = View {
-                        world,
-                        rows: &self.rows[i],
-                    };
-                    view.copy_into(self.history.slot_mut(i));
-                }
+                Some(world) => View { world, rows }.copy_into(self.history.slot_mut(i)),
                 None => self.history.forget_slot(i),
             }
+            slot.make_own();
         }
     }
 
@@ -262,20 +290,12 @@ impl ServerSession {
 
     fn handle_message(&mut self, now: TickTime, msg: ClientMessage) -> Result<(), SessionError> {
         match (self.state, msg) {
-            (State::AwaitingHello, ClientMessage::Hello(hello)) => self.handle_hello(hello),
-            (_, ClientMessage::Hello(_)) => {
-                Err(self.fail(CloseCode::BAD_HANDSHAKE, "second hello"))
-            }
+            (_, ClientMessage::Hello(hello)) => self.handle_hello(hello),
             (State::AwaitingHello, _) => {
                 Err(self.fail(CloseCode::BAD_HANDSHAKE, "first message must be hello"))
             }
             (_, ClientMessage::Ping { client_time_us }) => {
-                let pong = Pong {
-                    client_time_us,
-                    tick: now.tick,
-                    tick_fraction: now.fraction,
-                };
-                self.queue(&ServerMessage::Pong(pong));
+                self.queue(&ServerMessage::Pong(pong(now, client_time_us)));
                 Ok(())
             }
             (_, ClientMessage::Signal(s)) => {
@@ -294,7 +314,21 @@ impl ServerSession {
         }
     }
 
-    fn handle_hello(&mut self, hello: Hello) -> Result<(), SessionError> {
+    /// Takes in the client's hello, already decoded (by [`ClientMessage::decode`], which
+    /// enforces its length limits): the same as [`ServerSession::handle_frame`] with the frame
+    /// it came in, for a caller that decoded that frame itself and must not decode it twice.
+    ///
+    /// Checks the wire version and the protocol hash, then queues [`ServerEvent::Hello`]. A
+    /// mismatch, or a hello after the first, closes the session and queues a close frame; a
+    /// closed session refuses it with [`SessionError::NotEstablished`], as it refuses frames.
+    pub fn handle_hello(&mut self, hello: Hello) -> Result<(), SessionError> {
+        match self.state {
+            State::AwaitingHello => {}
+            State::Closed => return Err(SessionError::NotEstablished),
+            State::AwaitingAccept | State::Established => {
+                return Err(self.fail(CloseCode::BAD_HANDSHAKE, "second hello"));
+            }
+        }
         if hello.wire_version != WIRE_VERSION {
             let msg = format!(
                 "client wire version {} but server speaks {WIRE_VERSION}",
@@ -466,8 +500,7 @@ impl ServerSession {
             .acked
             .filter(|&a| a < tick)
             .and_then(|a| Some((a, repl.history.slot_of(a)?)));
-        let mut rows = std::mem::take(&mut repl.rows[i]);
-        rows.clear();
+        let mut rows = repl.views[i].take_buffer();
         fill(&mut rows);
         if self.snapshot_ready {
             self.stats.superseded += 1;
@@ -477,12 +510,13 @@ impl ServerSession {
         let cur = View { world, rows: &rows };
         let layout = &self.layout;
         let out = &mut self.snapshot_out;
-        let delta = match base_slot {
-            Some((b_tick, b)) if repl.row_mode[b] => match worlds.get(b_tick) {
+        let base_rows = base_slot.map(|(b_tick, b)| (b_tick, b, repl.views[b].rows()));
+        let delta = match base_rows {
+            Some((b_tick, _, Some(brows))) => match worlds.get(b_tick) {
                 Some(bw) => {
                     let base = View {
                         world: bw,
-                        rows: &repl.rows[b],
+                        rows: brows,
                     };
                     encode_view_snapshot(layout, cur, Some(base), seq, cache, scratch, out);
                     true
@@ -492,13 +526,10 @@ impl ServerSession {
                     false
                 }
             },
-            Some((_, b)) => {
+            Some((_, b, None)) => {
                 // A baseline held as a snapshot of its own, as after a resume.
-                let mut view = std::mem::take(&mut scratch.view);
-                cur.copy_into(&mut view);
                 let base = repl.history.slot(b);
-                encode_snapshot(layout, &view, Some(base), seq, scratch, out);
-                scratch.view = view;
+                encode_view_against_snapshot(layout, cur, base, seq, scratch, out);
                 true
             }
             None => {
@@ -506,8 +537,7 @@ impl ServerSession {
                 false
             }
         };
-        repl.rows[i] = rows;
-        repl.row_mode[i] = true;
+        repl.views[i] = SlotView::Rows(rows);
         repl.history.commit();
         if delta {
             self.stats.delta_snapshots += 1;
@@ -528,9 +558,11 @@ impl ServerSession {
         let repl = &mut self.repl;
         let base_tick = repl.acked.filter(|&a| a < tick).filter(|&a| {
             // A slot holding rows has no snapshot of its own to diff against.
-            repl.history.slot_of(a).is_some_and(|b| !repl.row_mode[b])
+            repl.history
+                .slot_of(a)
+                .is_some_and(|b| repl.views[b].rows().is_none())
         });
-        repl.row_mode[repl.history.next_slot()] = false;
+        repl.views[repl.history.next_slot()].make_own();
         let (slot, base) = repl.history.begin_with_base(tick, base_tick);
         slot.clear(&self.layout, tick);
         fill(slot);

@@ -1,45 +1,12 @@
-//! Shared test pieces: a seeded PRNG, a small moving world, and a lossy link.
+//! Shared test pieces: a small moving world and a lossy link (the seeded generator is the test
+//! kit's).
 
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use glam::Vec2;
+pub(crate) use tickwire_protocol::testkit::rng::Rng;
 use tickwire_protocol::{Layout, Schema, Snapshot};
-
-/// splitmix64: small, seeded, good enough for tests.
-#[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub(crate) fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit() as f32
-    }
-
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub(crate) fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
 
 pub(crate) const WORLD: f32 = 4000.0;
 pub(crate) const SPEED: f32 = 200.0;

@@ -12,13 +12,12 @@
 //! [`crate::codec::encode_snapshot`] writes for the same view and baseline.
 
 use crate::bits::BitWriter;
-use crate::codec::{
-    EncodeScratch, FLAG_CREATES, FLAG_FULL, FLAG_ROOM, FLAG_UPDATES, FRAME_SNAPSHOT, REMOVED,
-    UpdateIndices, changed_mask, encode_snapshot, write_changed_fields, write_field_full,
-    write_header, write_mask,
-};
 use crate::layout::Layout;
 use crate::snapshot::{EntityId, Snapshot};
+
+use super::encode::{EncodeScratch, REMOVED, UpdateIndices, encode_snapshot};
+use super::field::{changed_mask, words_eq, write_changed_fields, write_field_full, write_mask};
+use super::header::{FRAME_SNAPSHOT, full_flags, write_header};
 
 /// How a world entity changed since one baseline tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,14 +97,14 @@ impl DeltaCache {
         let mut bi = 0;
         for ci in 0..world.len() {
             let (id, kind, cw) = world.entity(ci);
-            while bi < base.len() && base.ids[bi] < id {
+            while bi < base.len() && base.ids()[bi] < id {
                 bi += 1;
             }
-            let delta = if bi < base.len() && base.ids[bi] == id {
+            let delta = if bi < base.len() && base.ids()[bi] == id {
                 let (_, bkind, bw) = base.entity(bi);
                 if bkind != kind {
                     RowDelta::Replaced
-                } else if crate::codec::words_eq(cw, bw) {
+                } else if words_eq(cw, bw) {
                     RowDelta::Same
                 } else {
                     let kl = &layout.kinds[usize::from(kind)];
@@ -149,12 +148,7 @@ impl View<'_> {
     /// Copies the view out as a snapshot of its own (reusing `out`'s buffers).
     pub fn copy_into(&self, out: &mut Snapshot) {
         out.tick = self.world.tick;
-        out.room.clone_from(&self.world.room);
-        out.ids.clear();
-        out.kinds.clear();
-        out.starts.clear();
-        out.starts.push(0);
-        out.words.clear();
+        out.reset_with_room(self.world.room());
         // Rows come from the same world in increasing order, so ids increase.
         let _ = out.extend_from(self.world, self.rows);
     }
@@ -184,23 +178,19 @@ pub fn encode_view_snapshot(
         && cache.full.len() == cur.world.len()
         && (base.is_none() || deltas.is_some());
     if !usable {
-        let mut view = std::mem::take(&mut scratch.view);
-        let mut base_view = std::mem::take(&mut scratch.base_view);
+        let (mut view, mut base_view) = scratch.take_copies();
         cur.copy_into(&mut view);
         if let Some(b) = base {
             b.copy_into(&mut base_view);
         }
         let base_view_ref = base.map(|_| &base_view);
         encode_snapshot(layout, &view, base_view_ref, last_input_seq, scratch, out);
-        scratch.view = view;
-        scratch.base_view = base_view;
+        scratch.put_copies((view, base_view));
         return;
     }
     let world = cur.world;
-    let touched = &mut scratch.touched;
-    let created = &mut scratch.created;
-    touched.clear();
-    created.clear();
+    let changes = scratch.changes();
+    changes.clear();
     out.push(FRAME_SNAPSHOT);
     let mut w = BitWriter::new(out);
     match (base, deltas) {
@@ -211,63 +201,55 @@ pub fn encode_view_snapshot(
             while bi < brows.len() && ci < crows.len() {
                 let brow = brows[bi] as usize;
                 let crow = crows[ci];
-                let (bid, cid) = (bworld.ids[brow], world.ids[crow as usize]);
+                let (bid, cid) = (bworld.ids()[brow], world.ids()[crow as usize]);
                 if bid == cid {
                     match deltas.rows[crow as usize] {
                         RowDelta::Same => {}
-                        RowDelta::Changed { .. } => touched.push((bi as u32, crow)),
+                        RowDelta::Changed { .. } => changes.touch(bi as u32, crow),
                         RowDelta::Replaced | RowDelta::Absent => {
-                            touched.push((bi as u32, REMOVED));
-                            created.push(crow);
+                            changes.touch(bi as u32, REMOVED);
+                            changes.create(crow);
                         }
                     }
                     bi += 1;
                     ci += 1;
                 } else if bid < cid {
-                    touched.push((bi as u32, REMOVED));
+                    changes.touch(bi as u32, REMOVED);
                     bi += 1;
                 } else {
-                    created.push(crow);
+                    changes.create(crow);
                     ci += 1;
                 }
             }
-            touched.extend((bi..brows.len()).map(|b| (b as u32, REMOVED)));
-            created.extend_from_slice(&crows[ci..]);
+            changes.remove_all(bi as u32..brows.len() as u32);
+            changes.create_all(&crows[ci..]);
 
-            let room_mask = changed_mask(&layout.room, &world.room, &bworld.room);
-            let mut flags = 0;
-            if room_mask != 0 {
-                flags |= FLAG_ROOM;
-            }
-            if !touched.is_empty() {
-                flags |= FLAG_UPDATES;
-            }
-            if !created.is_empty() {
-                flags |= FLAG_CREATES;
-            }
+            let room_mask = changed_mask(&layout.room, world.room(), bworld.room());
+            let flags = changes.delta_flags(room_mask);
             write_header(&mut w, flags, world.tick, Some(bworld.tick), last_input_seq);
             if room_mask != 0 {
                 write_mask(&mut w, room_mask, layout.room.fields.len());
-                write_changed_fields(&mut w, &layout.room, room_mask, &world.room, &bworld.room);
+                write_changed_fields(&mut w, &layout.room, room_mask, world.room(), bworld.room());
             }
-            if !touched.is_empty() {
-                write_view_updates(&mut w, layout, base, deltas, cache, touched);
+            if !changes.touched().is_empty() {
+                write_view_updates(&mut w, layout, base, deltas, cache, changes.touched());
             }
         }
         _ => {
-            created.extend_from_slice(cur.rows);
-            let flags = FLAG_FULL | if created.is_empty() { 0 } else { FLAG_CREATES };
+            changes.create_all(cur.rows);
+            let flags = full_flags(!changes.created().is_empty());
             write_header(&mut w, flags, world.tick, None, last_input_seq);
             for f in &layout.room.fields {
-                write_field_full(&mut w, f, &world.room);
+                write_field_full(&mut w, f, world.room());
             }
         }
     }
+    let created = changes.created();
     if !created.is_empty() {
         w.write_uvar(created.len() as u32);
         let mut next_id: EntityId = 0;
-        for &row in created.iter() {
-            let id = world.ids[row as usize];
+        for &row in created {
+            let id = world.ids()[row as usize];
             w.write_uvar(id - next_id);
             next_id = id.wrapping_add(1);
             let (at, bits) = cache.full[row as usize];
@@ -276,6 +258,23 @@ pub fn encode_view_snapshot(
         }
     }
     w.finish();
+}
+
+/// Encodes the view `cur` as a delta against `base`, a snapshot of its own (a baseline that
+/// outlived its world, as after a resume), by copying the view out: the frame
+/// [`encode_snapshot`] writes for the copy.
+pub(crate) fn encode_view_against_snapshot(
+    layout: &Layout,
+    cur: View<'_>,
+    base: &Snapshot,
+    last_input_seq: Option<u32>,
+    scratch: &mut EncodeScratch,
+    out: &mut Vec<u8>,
+) {
+    let (mut view, base_copy) = scratch.take_copies();
+    cur.copy_into(&mut view);
+    encode_snapshot(layout, &view, Some(base), last_input_seq, scratch, out);
+    scratch.put_copies((view, base_copy));
 }
 
 /// The update section, as the direct encoder writes it, from cached pieces.
@@ -300,7 +299,7 @@ fn write_view_updates(
             w.write_bool(true);
         } else {
             w.write_bool(false);
-            let kind = base.world.kinds[base.rows[bi as usize] as usize];
+            let kind = base.world.kinds()[base.rows[bi as usize] as usize];
             write_mask(w, mask, layout.kinds[usize::from(kind)].fields.len());
             prev_mask = mask;
         }

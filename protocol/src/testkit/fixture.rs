@@ -1,12 +1,16 @@
 //! The fixed test schema, deterministic worlds built from any layout, and the frame separator
-//! used by multi-frame inputs.
+//! used by multi-frame fuzz inputs.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use super::rng::{mix, unit};
+use crate::error::ValueError;
+use crate::layout::{KindLayout, Layout};
+use crate::schema::{FieldDef, FieldType, Schema};
+use crate::snapshot::Snapshot;
 use glam::{EulerRot, Quat, Vec2, Vec3};
-use tickwire_protocol::{FieldDef, FieldType, KindLayout, Layout, Schema, Snapshot, ValueError};
 
 /// First tick the prepared sessions write a snapshot for.
 pub const START_TICK: u32 = 100;
@@ -118,18 +122,6 @@ pub fn join_frames(frames: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(f);
     }
     out
-}
-
-/// splitmix64 finalizer.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn unit(seed: u64) -> f64 {
-    (seed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A value in `[min, max]` at `t`; `seed % 8` of 0 and 1 pick the bounds exactly.
