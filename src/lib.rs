@@ -45,4 +45,3 @@ pub use server::Server;
 
 #[cfg(feature = "client")]
 pub mod client;
-pub mod webrtc;

@@ -37,7 +37,7 @@
 //! ```
 //!
 //! With [`ClientConfig::webrtc`], the client also upgrades to WebRTC data channels
-//! ([`crate::webrtc`]): signaling rides on the WebSocket, and while the channels are open
+//! (`tickwire::net::webrtc`): signaling rides on the WebSocket, and while the channels are open
 //! input packets go on the unreliable `state` channel and snapshots arrive there. The
 //! WebSocket stays open; when the channels fail, the client falls back to it and retries
 //! later, without touching the session.

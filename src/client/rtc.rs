@@ -18,7 +18,7 @@ use tickwire_protocol::session::Channel;
 use tokio::net::UdpSocket;
 
 use super::upgrade::{RtcPeerEvent, UpgradePeer};
-use crate::webrtc::{EVENTS_LABEL, STATE_LABEL};
+use tickwire_protocol::session::{EVENTS_LABEL, STATE_LABEL};
 
 /// Why an upgrade could not start or go on.
 #[derive(Debug, thiserror::Error)]

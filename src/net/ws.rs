@@ -5,8 +5,9 @@
 //!  socket ◀─write── outbox (reliable frames first, then the newest snapshot) ◀── shard
 //! ```
 //!
-//! The task never touches the world. Clock pings are answered here from the shared tick clock,
-//! so their answer does not wait for a tick. Every violation closes only this connection,
+//! The task never touches the world. Clock pings are answered here from the shared tick clock
+//! (with the protocol's one [`pong`]), so their answer does not wait for a tick, and the shard
+//! never sees them. Every violation closes only this connection,
 //! with a close frame carrying `4000 + reason code` and the reason's message.
 
 use std::net::SocketAddr;
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tickwire_protocol::codec::FRAME_SNAPSHOT;
-use tickwire_protocol::message::{ClientMessage, Pong, ServerMessage, Signal};
-use tickwire_protocol::session::Channel;
+use tickwire_protocol::message::{ClientMessage, Hello, ServerMessage, Signal};
+use tickwire_protocol::session::{Channel, pong};
 use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -71,13 +72,14 @@ async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared
 }
 
 /// Takes the connection in: capacity, draining, and a hello as the first message. Returns the
-/// hello frame and its room, or why to refuse (`None`: the peer is already gone).
+/// decoded hello (the shard takes it as it is, without decoding it again), or why to refuse
+/// (`None`: the peer is already gone).
 async fn admit(
     ws: &mut WebSocketStream<TcpStream>,
     shared: &Shared,
     open: usize,
     deadline: tokio::time::Instant,
-) -> Result<(Vec<u8>, String), Option<CloseReason>> {
+) -> Result<Hello, Option<CloseReason>> {
     let cfg = &shared.config;
     let refuse = |code, message: String| Err(Some(CloseReason::new(code, message)));
     if open > cfg.max_connections {
@@ -106,7 +108,7 @@ async fn admit(
         .bytes_in
         .fetch_add(hello.len() as u64, Ordering::Relaxed);
     match ClientMessage::decode(&hello) {
-        Ok(ClientMessage::Hello(h)) => Ok((hello.to_vec(), h.room)),
+        Ok(ClientMessage::Hello(h)) => Ok(h),
         Ok(_) => refuse(
             CloseCode::BAD_HANDSHAKE,
             "first message must be hello".into(),
@@ -156,13 +158,12 @@ async fn run(
         Err(Some(reason)) => return refuse(ws, reason, shared).await,
         Err(None) => return,
     };
-    let (hello, room) = admitted;
+    let hello = admitted;
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let outbox = Arc::new(Outbox::new(cfg.reliable_queue));
-    let shard = shared.shard_for(&room).clone();
+    let shard = shared.shard_for(&hello.room).clone();
     let join = Inbound::Join {
         conn,
-        room,
         hello,
         outbox: outbox.clone(),
     };
@@ -422,14 +423,9 @@ impl FrameCtx<'_> {
         }
         match intercept(&frame) {
             Some(ClientMessage::Ping { client_time_us }) => {
-                let t = self.shared.clock.tick_time(now);
                 let mut buf = Vec::new();
-                ServerMessage::Pong(Pong {
-                    client_time_us,
-                    tick: t.tick,
-                    tick_fraction: t.fraction,
-                })
-                .encode(&mut buf);
+                ServerMessage::Pong(pong(self.shared.clock.tick_time(now), client_time_us))
+                    .encode(&mut buf);
                 if via_rtc && rtc.send(Channel::Unreliable, buf.clone()) {
                     return Ok(());
                 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use glam::Vec2;
+use tickwire_protocol::message::Hello;
 use tickwire_protocol::message::ResumeToken;
-use tickwire_protocol::message::{ClientMessage, Hello};
 use tickwire_protocol::session::SnapshotHistory;
 use tickwire_protocol::session::{
     Channel, Replication, ServerConfig as SessionConfig, ServerSession, TickTime,
@@ -526,21 +526,19 @@ impl LocalRoom {
         let conn = self.next_conn;
         self.next_conn += 1;
         let mut session = ServerSession::new(self.layout.clone(), SessionConfig::default());
-        let mut hello = Vec::new();
-        ClientMessage::Hello(Hello {
+        let hello = Hello {
             wire_version: WIRE_VERSION,
             protocol_hash: Some(self.layout.protocol_hash()),
             room: "local".into(),
             auth_token: String::new(),
             resume: None,
-        })
-        .encode(&mut hello);
+        };
         let now = TickTime {
             tick: self.tick,
             fraction: 0,
         };
         // A hello built from this layout is always accepted.
-        let _ = session.handle_frame(now, &hello);
+        let _ = session.handle_hello(hello);
         let _ = session.poll_event();
         let client = conn as ClientId;
         let player = self.room.game_mut().join(client);

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rand_core::{RngCore as _, SeedableRng as _};
 use rand_xoshiro::SplitMix64;
+use tickwire_protocol::message::Hello;
 use tickwire_protocol::session::{
     ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
@@ -31,11 +32,10 @@ use crate::game::GameFactory;
 /// What network tasks send to a shard.
 #[derive(Debug)]
 pub(crate) enum Inbound {
-    /// A connection's first frame (a hello for `room`).
+    /// A connection's hello, decoded once by the network side (its room picked the shard).
     Join {
         conn: ConnId,
-        room: String,
-        hello: Vec<u8>,
+        hello: Hello,
         outbox: Arc<Outbox>,
     },
     /// Any later frame.
@@ -302,10 +302,9 @@ impl Shard {
         match msg {
             Inbound::Join {
                 conn,
-                room,
                 hello,
                 outbox,
-            } => self.join(tick, conn, room, &hello, outbox),
+            } => self.join(tick, conn, hello, outbox),
             Inbound::Frame { conn, frame } => self.frame(tick, conn, &frame),
             Inbound::Closed { conn } => {
                 if let Some(id) = self.conn_room.remove(&conn)
@@ -325,17 +324,11 @@ impl Shard {
         }
     }
 
-    fn join(
-        &mut self,
-        tick: u32,
-        conn: ConnId,
-        room_name: String,
-        hello: &[u8],
-        outbox: Arc<Outbox>,
-    ) {
+    fn join(&mut self, tick: u32, conn: ConnId, hello: Hello, outbox: Arc<Outbox>) {
         let mut session = ServerSession::new(self.layout.clone(), self.session_config.clone());
         let now = TickTime { tick, ..self.now() };
-        if let Err(e) = session.handle_frame(now, hello) {
+        let room_name = hello.room.clone();
+        if let Err(e) = session.handle_hello(hello) {
             let _ = flush(&mut session, &outbox);
             let reason = match e {
                 SessionError::Closed(r) => r,

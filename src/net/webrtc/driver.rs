@@ -45,7 +45,7 @@ use tokio_tungstenite::tungstenite::Bytes;
 use super::demux::{Demux, Route};
 use crate::net::admission::Admission;
 use crate::sim::Inbound;
-use crate::webrtc::{EVENTS_LABEL, STATE_LABEL};
+use tickwire_protocol::session::{EVENTS_LABEL, STATE_LABEL};
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
