@@ -151,81 +151,37 @@ pub struct EntityWriter<'a> {
 }
 
 macro_rules! field_setters {
-    ($ty:ident) => {
+    ($ty:ident: $($(#[$doc:meta])* $name:ident($v:ty) => $set:ident;)*) => {
         impl<'a> $ty<'a> {
-            /// Sets `F32` field `i`, clamped to its range.
-            pub fn f32(&mut self, i: usize, v: f32) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_f32(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Vec2` field `i`, clamped to its range.
-            pub fn vec2(&mut self, i: usize, v: Vec2) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_vec2(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Vec3` field `i`, clamped to its range.
-            pub fn vec3(&mut self, i: usize, v: Vec3) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_vec3(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Quat` field `i`.
-            pub fn quat(&mut self, i: usize, v: Quat) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_quat(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Int`, `Bool` or `Enum` field `i`.
-            pub fn int(&mut self, i: usize, v: i64) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_int(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Bool` field `i`.
-            pub fn bool(&mut self, i: usize, v: bool) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_bool(self.words, v)?;
-                Ok(self)
-            }
-            /// Sets `Str` field `i`.
-            pub fn str(&mut self, i: usize, v: &str) -> Result<&mut Self, ValueError> {
-                let layout: &'a KindLayout = self.layout;
-                layout
-                    .fields
-                    .get(i)
-                    .ok_or(ValueError::NoSuchField)?
-                    .set_str(self.words, v)?;
-                Ok(self)
-            }
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, i: usize, v: $v) -> Result<&mut Self, ValueError> {
+                    let layout: &'a KindLayout = self.layout;
+                    let field = layout.fields.get(i).ok_or(ValueError::NoSuchField)?;
+                    field.$set(self.words, v)?;
+                    Ok(self)
+                }
+            )*
         }
+    };
+    ($($ty:ident),*) => {
+        $(field_setters! { $ty:
+            /// Sets `F32` field `i`, clamped to its range.
+            f32(f32) => set_f32;
+            /// Sets `Vec2` field `i`, clamped to its range.
+            vec2(Vec2) => set_vec2;
+            /// Sets `Vec3` field `i`, clamped to its range.
+            vec3(Vec3) => set_vec3;
+            /// Sets `Quat` field `i`.
+            quat(Quat) => set_quat;
+            /// Sets `Int`, `Bool` or `Enum` field `i`.
+            int(i64) => set_int;
+            /// Sets `Bool` field `i`.
+            bool(bool) => set_bool;
+            /// Sets `Str` field `i`.
+            str(&str) => set_str;
+        })*
     };
 }
 
-field_setters!(EntityWriter);
-field_setters!(RoomWriter);
+field_setters!(EntityWriter, RoomWriter);
