@@ -71,6 +71,11 @@ fn run_with(cli: Cli, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
         Command::Serve(args) => {
             let config = args.load()?;
             init_logs(config.log_format);
+            for var in Config::unknown_env_vars(std::env::vars()) {
+                if var != "TICKWIRE_CONFIG" {
+                    tracing::warn!(%var, "ignored: no config field of that name");
+                }
+            }
             runtime(config.io_threads)?.block_on(serve(config, factory))
         }
         #[cfg(feature = "client")]
@@ -681,15 +686,24 @@ mod tests {
                 err.contains("tick_rate") && err.contains("tickwire.toml"),
                 "{err}"
             );
-            jail.create_file("tickwire.toml", "")?;
-            jail.set_env("TICKWIRE_TICKRATE", "60");
+            jail.create_file("tickwire.toml", "tickrate = 60\n")?;
             let err = serve_args(&["tickwire", "--config", "tickwire.toml"])
                 .load()
                 .unwrap_err()
                 .to_string();
             assert!(
-                err.contains("tickrate"),
-                "an unknown variable is refused: {err}"
+                err.contains("tickrate") && err.contains("tickwire.toml"),
+                "an unknown key is refused, naming the file: {err}"
+            );
+            jail.create_file("tickwire.toml", "")?;
+            jail.set_env("TICKWIRE_TICKRATE", "60");
+            let config = serve_args(&["tickwire", "--config", "tickwire.toml"]).load();
+            assert_eq!(config.unwrap().tick_rate, Config::default().tick_rate);
+            let vars = std::env::vars().filter(|(k, _)| k.starts_with("TICKWIRE_"));
+            assert_eq!(
+                Config::unknown_env_vars(vars),
+                ["TICKWIRE_TICKRATE"],
+                "an unknown variable is left out and reported"
             );
             Ok(())
         });

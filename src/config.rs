@@ -170,6 +170,14 @@ pub enum ConfigError {
     /// source: the file, the environment variable, or the flag).
     #[error("{0}")]
     Parse(Box<figment::Error>),
+    /// A key that names no field.
+    #[error("unknown config key `{key}` in {origin}")]
+    Unknown {
+        /// The key.
+        key: String,
+        /// Where it was set.
+        origin: String,
+    },
     /// A value is out of range.
     #[error("invalid {field}: {why}")]
     Invalid {
@@ -194,13 +202,55 @@ impl Config {
             })?;
             figment = figment.merge(Toml::file_exact(path));
         }
-        let config: Config = figment
-            .merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]))
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        let fields = Self::field_names();
+        let known = fields.clone();
+        let figment = figment
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .filter(move |key| known.iter().any(|f| key.as_str().eq_ignore_ascii_case(f))),
+            )
+            .merge(Serialized::defaults(overrides));
+        let parse = |e| ConfigError::Parse(Box::new(e));
+        // Serde's `deny_unknown_fields` does not see through figment's merge: look for keys
+        // no field has (a typo in the file) here.
+        let merged: figment::value::Dict = figment.extract().map_err(parse)?;
+        if let Some(key) = merged.keys().find(|k| !fields.contains(k)) {
+            let origin = figment.find_metadata(key).map_or_else(
+                || "the config".to_owned(),
+                |m| match &m.source {
+                    Some(at) => format!("{} {at}", m.name),
+                    None => m.name.to_string(),
+                },
+            );
+            return Err(ConfigError::Unknown {
+                key: key.clone(),
+                origin,
+            });
+        }
+        let config: Config = figment.extract().map_err(parse)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The field names, as TOML keys and (in upper case, after [`ENV_PREFIX`]) variables.
+    pub fn field_names() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The `TICKWIRE_` variables of `vars` that name no field (other tools' settings, such
+    /// as `TICKWIRE_CONFIG`, or typos): [`Config::load`] leaves them out, and the caller may
+    /// say so.
+    pub fn unknown_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+        let fields = Self::field_names();
+        vars.into_iter()
+            .filter_map(|(k, _)| {
+                let field = k.strip_prefix(ENV_PREFIX)?;
+                (!fields.iter().any(|f| f.eq_ignore_ascii_case(field))).then_some(k)
+            })
+            .collect()
     }
 
     /// Checks ranges.
