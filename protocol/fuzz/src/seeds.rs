@@ -3,15 +3,14 @@
 
 use tickwire_protocol::bits::BitWriter;
 use tickwire_protocol::message::{CloseCode, CloseReason, ResumeRequest, Signal, Welcome};
-use tickwire_protocol::{
-    ClientMessage, EncodeScratch, FieldType, Layout, Schema, ServerMessage, Snapshot,
-    encode_snapshot,
-};
+use tickwire_protocol::{ClientMessage, FieldType, Layout, Schema, ServerMessage, Snapshot};
 
 use crate::fixture::{
     CLIENT_ID, RESUME_TOKEN, START_TICK, join_frames, layout, test_schema, test_world, world_at,
 };
-use crate::frames::{hello_frame, input_frame, snapshot_frame, welcome_frame};
+use crate::frames::{
+    encode_snapshot_frame, hello_frame, input_frame, snapshot_frame, welcome_frame,
+};
 
 /// One seed file.
 #[derive(Debug, Clone)]
@@ -42,19 +41,6 @@ fn client(m: ClientMessage) -> Vec<u8> {
 fn server(m: ServerMessage) -> Vec<u8> {
     let mut out = Vec::new();
     m.encode(&mut out);
-    out
-}
-
-fn encode(layout: &Layout, cur: &Snapshot, base: Option<&Snapshot>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        layout,
-        cur,
-        base,
-        None,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
     out
 }
 
@@ -236,7 +222,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
         empty.tick = tick;
         add(
             &format!("valid-full-empty-{tick}"),
-            vec![encode(&layout, &empty, None)],
+            vec![encode_snapshot_frame(&layout, &empty, None, None)],
         );
     }
     add(
@@ -255,7 +241,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
     same.tick = t + 1;
     add(
         "valid-delta-unchanged",
-        vec![encode(&layout, &same, Some(&test_world(t)))],
+        vec![encode_snapshot_frame(&layout, &same, Some(&test_world(t)), None)],
     );
     add(
         "valid-session-deltas",
@@ -379,7 +365,7 @@ fn seeds_server_frame(out: &mut Vec<Seed>) {
         "valid-session-other-schema",
         vec![
             welcome_with(arena, false),
-            encode(&arena_layout, &arena_world, None),
+            encode_snapshot_frame(&arena_layout, &arena_world, None, None),
         ],
     );
 
@@ -414,7 +400,7 @@ fn schema_seed(schema: &Schema, rest: &[u8]) -> Vec<u8> {
 fn full_of(schema: &Schema) -> Vec<u8> {
     let layout = Layout::new(schema).expect("seed schema compiles");
     let world = world_at(&layout, 10).expect("seed world");
-    encode(&layout, &world, None)
+    encode_snapshot_frame(&layout, &world, None, None)
 }
 
 fn seeds_schema(out: &mut Vec<Seed>) {
