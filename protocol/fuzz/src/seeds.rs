@@ -30,6 +30,26 @@ impl Seed {
     pub fn is_valid(&self) -> bool {
         self.name.starts_with("valid-")
     }
+
+    /// A seed of `target` holding `frames`, joined with the separator.
+    fn of_frames(target: &'static str, name: &str, frames: &[Vec<u8>]) -> Self {
+        Self {
+            target,
+            name: name.to_owned(),
+            frames: frames.len(),
+            bytes: join_frames(frames),
+        }
+    }
+
+    /// A seed of `target` that is one input, not split into frames.
+    fn single(target: &'static str, name: &str, bytes: Vec<u8>) -> Self {
+        Self {
+            target,
+            name: name.to_owned(),
+            frames: 1,
+            bytes,
+        }
+    }
 }
 
 fn client(m: ClientMessage) -> Vec<u8> {
@@ -73,12 +93,7 @@ fn welcome_with(schema: Schema, resumed: bool) -> Vec<u8> {
 fn seeds_client_frame(out: &mut Vec<Seed>) {
     let hash = layout().protocol_hash();
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "client_frame",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("client_frame", name, &frames));
     };
     let resume = ResumeRequest {
         token: RESUME_TOKEN,
@@ -206,12 +221,7 @@ fn seeds_client_frame(out: &mut Vec<Seed>) {
 fn seeds_snapshot(out: &mut Vec<Seed>) {
     let layout = layout();
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "snapshot",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("snapshot", name, &frames));
     };
     let t = START_TICK;
     add("valid-full-100", vec![snapshot_frame(t, None, None)]);
@@ -278,12 +288,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
 
 fn seeds_server_frame(out: &mut Vec<Seed>) {
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "server_frame",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("server_frame", name, &frames));
     };
     let t = START_TICK;
     add("valid-welcome", vec![welcome_frame(t, false)]);
@@ -404,14 +409,7 @@ fn full_of(schema: &Schema) -> Vec<u8> {
 }
 
 fn seeds_schema(out: &mut Vec<Seed>) {
-    let mut add = |name: &str, bytes: Vec<u8>| {
-        out.push(Seed {
-            target: "schema",
-            name: name.to_owned(),
-            frames: 1,
-            bytes,
-        });
-    };
+    let mut add = |name: &str, bytes: Vec<u8>| out.push(Seed::single("schema", name, bytes));
     let test = test_schema();
     add("valid-test-schema", test.to_bytes());
     add(
@@ -521,14 +519,7 @@ fn seeds_schema(out: &mut Vec<Seed>) {
 }
 
 fn seeds_round_trip(out: &mut Vec<Seed>) {
-    let mut add = |name: &str, bytes: Vec<u8>| {
-        out.push(Seed {
-            target: "round_trip",
-            name: name.to_owned(),
-            frames: 1,
-            bytes,
-        });
-    };
+    let mut add = |name: &str, bytes: Vec<u8>| out.push(Seed::single("round_trip", name, bytes));
     add("valid-zeros", vec![0; 64]);
     add("valid-ones", vec![0xff; 256]);
     add("valid-counting", (0..=255).collect());

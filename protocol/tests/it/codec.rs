@@ -87,15 +87,20 @@ fn one_moving_entity_of_100_costs_at_most_8_bytes() {
     );
 }
 
+/// Steers players `0..players` in directions drawn from `rng`.
+fn steer_randomly(world: &mut TestWorld, players: u32, rng: &mut Rng) {
+    for id in 0..players {
+        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
+    }
+}
+
 #[test]
 fn every_entity_moving_costs_under_three_bytes_each() {
     // The arena at full motion: 100 players each moving one tick at 200 units/s.
     let layout = arena_layout();
     let mut world = world_of(100, 3);
     let mut rng = Rng::new(33);
-    for id in 0..100 {
-        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
-    }
+    steer_randomly(&mut world, 100, &mut rng);
     world.step(1.0 / 30.0);
     let base = snapshot_of(&layout, &world, 10);
     world.step(1.0 / 30.0);
@@ -298,9 +303,7 @@ fn shared_bodies_give_the_same_bytes_as_encoding_alone() {
     let layout = arena_layout();
     let mut world = world_of(120, 9);
     let mut rng = Rng::new(99);
-    for id in 0..120 {
-        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
-    }
+    steer_randomly(&mut world, 120, &mut rng);
     let mut history = Vec::new();
     for tick in 0..12u32 {
         world.step(1.0 / 30.0);
