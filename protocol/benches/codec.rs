@@ -21,6 +21,7 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use glam::Vec2;
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
+use tickwire_protocol::testkit::frames::encode_snapshot_frame;
 use tickwire_protocol::{
     DecodeScratch, EncodeScratch, Layout, Schema, Snapshot, decode_snapshot, encode_snapshot,
 };
@@ -106,19 +107,6 @@ fn snapshot(layout: &Layout, tick: u32, players: &[Player]) -> Snapshot {
         hp.set_int(w, p.hp).expect("int field");
     }
     s
-}
-
-fn encode(layout: &Layout, cur: &Snapshot, base: Option<&Snapshot>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        layout,
-        cur,
-        base,
-        Some(7),
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
-    out
 }
 
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
@@ -250,7 +238,7 @@ fn codec(c: &mut Criterion) {
 
     let mut g = group(c, "full_decode");
     for w in &worlds {
-        let frame = encode(&layout, &w.base, None);
+        let frame = encode_snapshot_frame(&layout, &w.base, None, Some(7));
         bench_decode(&mut g, &layout, w.n, &frame, None, &w.base);
     }
     g.finish();
@@ -268,7 +256,7 @@ fn codec(c: &mut Criterion) {
 
         let mut g = group(c, &format!("{name}_decode"));
         for w in &worlds {
-            let frame = encode(&layout, w.cur(changed), Some(&w.base));
+            let frame = encode_snapshot_frame(&layout, w.cur(changed), Some(&w.base), Some(7));
             bench_decode(&mut g, &layout, w.n, &frame, Some(&w.base), w.cur(changed));
         }
         g.finish();

@@ -342,21 +342,23 @@ fn ts_doc(ty: &FieldType) -> String {
     }
 }
 
+/// `export const {name} = { key: 0, ... } as const;`: each key's index, then a blank line.
+fn index_const<'a>(s: &mut String, name: &str, keys: impl IntoIterator<Item = &'a str>) {
+    let _ = write!(s, "export const {name} = {{");
+    let mut n = 0;
+    for key in keys {
+        let _ = write!(s, "{} {}: {n}", if n == 0 { "" } else { "," }, js_key(key));
+        n += 1;
+    }
+    let _ = writeln!(s, "{}}} as const;\n", if n == 0 { "" } else { " " });
+}
+
 fn interface(s: &mut String, doc: &str, name: &str, fields: &[FieldDef]) {
     let _ = writeln!(s, "/** Field indexes of {doc}, in wire order. */");
-    let _ = write!(s, "export const {name}Field = {{");
-    for (i, f) in fields.iter().enumerate() {
-        let _ = write!(
-            s,
-            "{} {}: {i}",
-            if i == 0 { "" } else { "," },
-            js_key(&f.name)
-        );
-    }
-    let _ = writeln!(
+    index_const(
         s,
-        "{}}} as const;\n",
-        if fields.is_empty() { "" } else { " " }
+        &format!("{name}Field"),
+        fields.iter().map(|f| f.name.as_str()),
     );
     let _ = writeln!(s, "/** Decoded values of {doc}. */");
     if fields.is_empty() {
@@ -378,20 +380,7 @@ fn types_file(header: &str, schema: &Schema) -> String {
         s,
         "/** Entity kind ids (the kind's index in the schema). */"
     );
-    let _ = write!(s, "export const Kind = {{");
-    for (i, k) in schema.kinds.iter().enumerate() {
-        let _ = write!(
-            s,
-            "{} {}: {i}",
-            if i == 0 { "" } else { "," },
-            js_key(&k.name)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "{}}} as const;\n",
-        if schema.kinds.is_empty() { "" } else { " " }
-    );
+    index_const(&mut s, "Kind", schema.kinds.iter().map(|k| k.name.as_str()));
     let _ = writeln!(s, "/** Names of the entity kinds. */");
     let _ = writeln!(s, "export type KindName = keyof typeof Kind;\n");
     let mut kind_names = Vec::new();

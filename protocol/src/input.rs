@@ -172,6 +172,15 @@ mod tests {
         Layout::new(&s).unwrap()
     }
 
+    /// `p` encoded, and those bytes decoded.
+    fn round_trip(l: &Layout, p: &InputPacket) -> (Vec<u8>, InputPacket) {
+        let mut buf = Vec::new();
+        p.encode(l, &mut buf);
+        let mut back = InputPacket::default();
+        back.decode(l, &buf).unwrap();
+        (buf, back)
+    }
+
     #[test]
     fn round_trips_with_redundancy() {
         let l = layout();
@@ -187,10 +196,7 @@ mod tests {
             l.input.fields[2].set_bool(&mut w, k % 2 == 0).unwrap();
             assert!(p.push_older(100 - k * 2, &w));
         }
-        let mut buf = Vec::new();
-        p.encode(&l, &mut buf);
-        let mut back = InputPacket::default();
-        back.decode(&l, &buf).unwrap();
+        let (_, back) = round_trip(&l, &p);
         assert_eq!(back, p);
         assert_eq!(back.get(3).seq, 7);
         assert_eq!(back.get(3).tick, 94);
@@ -202,11 +208,8 @@ mod tests {
         let mut p = InputPacket::default();
         p.clear(l.input.words);
         p.ack = Some(1000);
-        let mut buf = Vec::new();
-        p.encode(&l, &mut buf);
+        let (buf, back) = round_trip(&l, &p);
         assert!(buf.len() <= 4, "{} bytes", buf.len());
-        let mut back = InputPacket::default();
-        back.decode(&l, &buf).unwrap();
         assert_eq!(back.ack, Some(1000));
         assert!(back.is_empty());
     }

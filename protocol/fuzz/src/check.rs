@@ -4,10 +4,12 @@
 use tickwire_protocol::layout::FieldCodec;
 use tickwire_protocol::message::MAX_FRAME_LEN;
 use tickwire_protocol::{
-    ClientMessage, DecodeError, DecodeScratch, EncodeScratch, FRAME_CONTROL, FRAME_INPUT,
+    ClientMessage, DecodeError, DecodeScratch, FRAME_CONTROL, FRAME_INPUT,
     FRAME_SNAPSHOT, InputPacket, KindLayout, Layout, ServerMessage, Snapshot, decode_snapshot,
-    encode_snapshot, peek_snapshot_header,
+    peek_snapshot_header,
 };
+
+use crate::frames::encode_snapshot_frame;
 
 /// The error a decoder must give for a frame whose first byte is not `expected`, if it is not.
 pub fn check_frame_type(frame: &[u8], expected: u8, result: Result<(), DecodeError>) {
@@ -83,19 +85,6 @@ pub fn check_snapshot(layout: &Layout, s: &Snapshot) {
     assert_eq!(plain.entities.len(), s.len());
 }
 
-fn encode(layout: &Layout, cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        layout,
-        cur,
-        base,
-        seq,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
-    out
-}
-
 /// Encodes `cur` in full and, when `base` is older, as a delta against it; both must decode
 /// back to `cur` exactly, and the header must say what was encoded.
 pub fn check_snapshot_round_trip(
@@ -104,7 +93,7 @@ pub fn check_snapshot_round_trip(
     base: Option<&Snapshot>,
     seq: Option<u32>,
 ) {
-    let full = encode(layout, cur, None, seq);
+    let full = encode_snapshot_frame(layout, cur, None, seq);
     let mut out = Snapshot::default();
     let mut scratch = DecodeScratch::default();
     let h = decode_snapshot(layout, &full, |_| None, &mut scratch, &mut out)
@@ -117,7 +106,7 @@ pub fn check_snapshot_round_trip(
     assert_eq!(peek_snapshot_header(&full), Ok(h));
 
     if let Some(base) = base.filter(|b| b.tick < cur.tick) {
-        let delta = encode(layout, cur, Some(base), seq);
+        let delta = encode_snapshot_frame(layout, cur, Some(base), seq);
         let h = decode_snapshot(
             layout,
             &delta,
@@ -227,18 +216,29 @@ pub fn check_input_packet(layout: &Layout, p: &InputPacket) {
     assert_eq!(&back, p, "input packet round trip");
 }
 
-/// Decodes `frame` as a client control frame; what decodes is round-tripped.
-pub fn check_client_message(frame: &[u8]) -> Option<ClientMessage> {
-    let r = ClientMessage::decode(frame);
-    check_frame_type(frame, FRAME_CONTROL, r.as_ref().map(|_| ()).map_err(|e| *e));
-    let m = r.ok()?;
+/// What decoding a control frame gave, checked: the error a frame of another type must give,
+/// the frame length limit; and the canonical encoding of what decoded, which is never longer
+/// than `frame`.
+fn check_control_frame<M>(
+    frame: &[u8],
+    decoded: Result<M, DecodeError>,
+    encode: impl FnOnce(&M, &mut Vec<u8>),
+) -> Option<(M, Vec<u8>)> {
+    check_frame_type(frame, FRAME_CONTROL, decoded.as_ref().map(|_| ()).map_err(|e| *e));
+    let m = decoded.ok()?;
     assert!(frame.len() <= MAX_FRAME_LEN);
     let mut buf = Vec::new();
-    m.encode(&mut buf);
+    encode(&m, &mut buf);
     assert!(
         buf.len() <= frame.len(),
         "canonical encoding is the shortest"
     );
+    Some((m, buf))
+}
+
+/// Decodes `frame` as a client control frame; what decodes is round-tripped.
+pub fn check_client_message(frame: &[u8]) -> Option<ClientMessage> {
+    let (m, buf) = check_control_frame(frame, ClientMessage::decode(frame), ClientMessage::encode)?;
     assert_eq!(ClientMessage::decode(&buf), Ok(m.clone()));
     Some(m)
 }
@@ -246,16 +246,7 @@ pub fn check_client_message(frame: &[u8]) -> Option<ClientMessage> {
 /// Decodes `frame` as a server control frame; what decodes is round-tripped (compared as
 /// bytes, since a schema may hold floats that are not equal to themselves).
 pub fn check_server_message(frame: &[u8]) -> Option<ServerMessage> {
-    let r = ServerMessage::decode(frame);
-    check_frame_type(frame, FRAME_CONTROL, r.as_ref().map(|_| ()).map_err(|e| *e));
-    let m = r.ok()?;
-    assert!(frame.len() <= MAX_FRAME_LEN);
-    let mut buf = Vec::new();
-    m.encode(&mut buf);
-    assert!(
-        buf.len() <= frame.len(),
-        "canonical encoding is the shortest"
-    );
+    let (m, buf) = check_control_frame(frame, ServerMessage::decode(frame), ServerMessage::encode)?;
     let back = ServerMessage::decode(&buf).expect("an encoded server message decodes");
     let mut again = Vec::new();
     back.encode(&mut again);

@@ -22,8 +22,7 @@ use tickwire_protocol::message::{
     MAX_EVENT_LEN, MAX_FRAME_LEN, MAX_ROOM_NAME_LEN, Signal, Welcome,
 };
 use tickwire_protocol::{
-    ClientMessage, DecodeError, EncodeScratch, InputPacket, Layout, Schema, ServerMessage,
-    Snapshot, encode_snapshot,
+    ClientMessage, DecodeError, InputPacket, Layout, Schema, ServerMessage, Snapshot,
 };
 
 use check::{
@@ -134,15 +133,7 @@ pub fn schema(data: &[u8]) {
     client
         .feed(&welcome)
         .expect("a welcome whose schema compiles is accepted");
-    let mut full = Vec::new();
-    encode_snapshot(
-        &layout,
-        &w10,
-        None,
-        None,
-        &mut EncodeScratch::default(),
-        &mut full,
-    );
+    let full = frames::encode_snapshot_frame(&layout, &w10, None, None);
     client.feed(&full).expect("a valid snapshot is taken");
     assert_eq!(client.session.world(), Some(&w10));
     let _ = client.feed(rest);

@@ -3,15 +3,14 @@
 
 use tickwire_protocol::bits::BitWriter;
 use tickwire_protocol::message::{CloseCode, CloseReason, ResumeRequest, Signal, Welcome};
-use tickwire_protocol::{
-    ClientMessage, EncodeScratch, FieldType, Layout, Schema, ServerMessage, Snapshot,
-    encode_snapshot,
-};
+use tickwire_protocol::{ClientMessage, FieldType, Layout, Schema, ServerMessage, Snapshot};
 
 use crate::fixture::{
     CLIENT_ID, RESUME_TOKEN, START_TICK, join_frames, layout, test_schema, test_world, world_at,
 };
-use crate::frames::{hello_frame, input_frame, snapshot_frame, welcome_frame};
+use crate::frames::{
+    encode_snapshot_frame, hello_frame, input_frame, snapshot_frame, welcome_frame,
+};
 
 /// One seed file.
 #[derive(Debug, Clone)]
@@ -31,6 +30,26 @@ impl Seed {
     pub fn is_valid(&self) -> bool {
         self.name.starts_with("valid-")
     }
+
+    /// A seed of `target` holding `frames`, joined with the separator.
+    fn of_frames(target: &'static str, name: &str, frames: &[Vec<u8>]) -> Self {
+        Self {
+            target,
+            name: name.to_owned(),
+            frames: frames.len(),
+            bytes: join_frames(frames),
+        }
+    }
+
+    /// A seed of `target` that is one input, not split into frames.
+    fn single(target: &'static str, name: &str, bytes: Vec<u8>) -> Self {
+        Self {
+            target,
+            name: name.to_owned(),
+            frames: 1,
+            bytes,
+        }
+    }
 }
 
 fn client(m: ClientMessage) -> Vec<u8> {
@@ -42,19 +61,6 @@ fn client(m: ClientMessage) -> Vec<u8> {
 fn server(m: ServerMessage) -> Vec<u8> {
     let mut out = Vec::new();
     m.encode(&mut out);
-    out
-}
-
-fn encode(layout: &Layout, cur: &Snapshot, base: Option<&Snapshot>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        layout,
-        cur,
-        base,
-        None,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
     out
 }
 
@@ -87,12 +93,7 @@ fn welcome_with(schema: Schema, resumed: bool) -> Vec<u8> {
 fn seeds_client_frame(out: &mut Vec<Seed>) {
     let hash = layout().protocol_hash();
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "client_frame",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("client_frame", name, &frames));
     };
     let resume = ResumeRequest {
         token: RESUME_TOKEN,
@@ -220,12 +221,7 @@ fn seeds_client_frame(out: &mut Vec<Seed>) {
 fn seeds_snapshot(out: &mut Vec<Seed>) {
     let layout = layout();
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "snapshot",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("snapshot", name, &frames));
     };
     let t = START_TICK;
     add("valid-full-100", vec![snapshot_frame(t, None, None)]);
@@ -236,7 +232,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
         empty.tick = tick;
         add(
             &format!("valid-full-empty-{tick}"),
-            vec![encode(&layout, &empty, None)],
+            vec![encode_snapshot_frame(&layout, &empty, None, None)],
         );
     }
     add(
@@ -255,7 +251,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
     same.tick = t + 1;
     add(
         "valid-delta-unchanged",
-        vec![encode(&layout, &same, Some(&test_world(t)))],
+        vec![encode_snapshot_frame(&layout, &same, Some(&test_world(t)), None)],
     );
     add(
         "valid-session-deltas",
@@ -292,12 +288,7 @@ fn seeds_snapshot(out: &mut Vec<Seed>) {
 
 fn seeds_server_frame(out: &mut Vec<Seed>) {
     let mut add = |name: &str, frames: Vec<Vec<u8>>| {
-        out.push(Seed {
-            target: "server_frame",
-            name: name.to_owned(),
-            frames: frames.len(),
-            bytes: join_frames(&frames),
-        });
+        out.push(Seed::of_frames("server_frame", name, &frames));
     };
     let t = START_TICK;
     add("valid-welcome", vec![welcome_frame(t, false)]);
@@ -379,7 +370,7 @@ fn seeds_server_frame(out: &mut Vec<Seed>) {
         "valid-session-other-schema",
         vec![
             welcome_with(arena, false),
-            encode(&arena_layout, &arena_world, None),
+            encode_snapshot_frame(&arena_layout, &arena_world, None, None),
         ],
     );
 
@@ -414,18 +405,11 @@ fn schema_seed(schema: &Schema, rest: &[u8]) -> Vec<u8> {
 fn full_of(schema: &Schema) -> Vec<u8> {
     let layout = Layout::new(schema).expect("seed schema compiles");
     let world = world_at(&layout, 10).expect("seed world");
-    encode(&layout, &world, None)
+    encode_snapshot_frame(&layout, &world, None, None)
 }
 
 fn seeds_schema(out: &mut Vec<Seed>) {
-    let mut add = |name: &str, bytes: Vec<u8>| {
-        out.push(Seed {
-            target: "schema",
-            name: name.to_owned(),
-            frames: 1,
-            bytes,
-        });
-    };
+    let mut add = |name: &str, bytes: Vec<u8>| out.push(Seed::single("schema", name, bytes));
     let test = test_schema();
     add("valid-test-schema", test.to_bytes());
     add(
@@ -535,14 +519,7 @@ fn seeds_schema(out: &mut Vec<Seed>) {
 }
 
 fn seeds_round_trip(out: &mut Vec<Seed>) {
-    let mut add = |name: &str, bytes: Vec<u8>| {
-        out.push(Seed {
-            target: "round_trip",
-            name: name.to_owned(),
-            frames: 1,
-            bytes,
-        });
-    };
+    let mut add = |name: &str, bytes: Vec<u8>| out.push(Seed::single("round_trip", name, bytes));
     add("valid-zeros", vec![0; 64]);
     add("valid-ones", vec![0xff; 256]);
     add("valid-counting", (0..=255).collect());

@@ -6,8 +6,30 @@ use super::fixture::{
 };
 use crate::codec::{EncodeScratch, encode_snapshot};
 use crate::input::InputPacket;
+use crate::layout::Layout;
 use crate::message::{ClientMessage, Hello, ResumeRequest, ServerMessage, Welcome};
 use crate::schema::WIRE_VERSION;
+use crate::snapshot::Snapshot;
+
+/// `cur` encoded as a snapshot frame with fresh scratch space: a delta against `base` when
+/// given, in full otherwise.
+pub fn encode_snapshot_frame(
+    layout: &Layout,
+    cur: &Snapshot,
+    base: Option<&Snapshot>,
+    last_input_seq: Option<u32>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_snapshot(
+        layout,
+        cur,
+        base,
+        last_input_seq,
+        &mut EncodeScratch::default(),
+        &mut out,
+    );
+    out
+}
 
 /// A control frame holding a hello.
 pub fn hello_frame(protocol_hash: Option<u64>, resume: Option<ResumeRequest>) -> Vec<u8> {
@@ -48,19 +70,8 @@ pub fn snapshot_frame(tick: u32, base: Option<u32>, last_input_seq: Option<u32>)
     memo(
         format!("snapshot {tick} {base:?} {last_input_seq:?}"),
         || {
-            let layout = layout();
-            let cur = test_world(tick);
             let base = base.map(test_world);
-            let mut out = Vec::new();
-            encode_snapshot(
-                &layout,
-                &cur,
-                base.as_ref(),
-                last_input_seq,
-                &mut EncodeScratch::default(),
-                &mut out,
-            );
-            out
+            encode_snapshot_frame(&layout(), &test_world(tick), base.as_ref(), last_input_seq)
         },
     )
 }

@@ -7,7 +7,8 @@
 //! - [`fixture`]: a schema with every field type, deterministic worlds of any layout, valid
 //!   input words and the separator of multi-frame fuzz inputs.
 //! - [`frames`]: valid frames of every type built from the fixture (hello, welcome, snapshot,
-//!   input).
+//!   input), and the snapshot encoder with fresh scratch space the tests, benches and fuzz
+//!   targets share.
 //!
 //! The committed fuzz seed corpus and the test data are derived from these functions: a
 //! change to what they return changes the corpus (`gen_corpus -- --check` in `fuzz/` notices).

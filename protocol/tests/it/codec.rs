@@ -2,6 +2,7 @@
 
 use glam::Vec2;
 use tickwire_protocol::bits::uvar_bits;
+use tickwire_protocol::testkit::frames::encode_snapshot_frame;
 use tickwire_protocol::{
     DecodeError, DecodeScratch, EncodeScratch, Layout, Schema, Snapshot, decode_snapshot,
     encode_snapshot,
@@ -14,19 +15,6 @@ fn snapshot_of(layout: &Layout, world: &TestWorld, tick: u32) -> Snapshot {
     s.clear(layout, tick);
     world.fill(layout, &mut s);
     s
-}
-
-fn encode(layout: &Layout, cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        layout,
-        cur,
-        base,
-        seq,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
-    out
 }
 
 fn decode(layout: &Layout, frame: &[u8], base: Option<&Snapshot>) -> Result<Snapshot, DecodeError> {
@@ -63,7 +51,7 @@ fn unchanged_world_costs_only_the_header() {
     let world = world_of(100, 1);
     let base = snapshot_of(&layout, &world, 1000);
     let cur = snapshot_of(&layout, &world, 1001);
-    let frame = encode(&layout, &cur, Some(&base), Some(500));
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base), Some(500));
     assert_eq!(
         frame.len(),
         header_len(1001, 1, Some(500)),
@@ -81,7 +69,7 @@ fn one_moving_entity_of_100_costs_at_most_8_bytes() {
     world.step(1.0 / 30.0);
     world.steer(37, Vec2::ZERO);
     let moved = snapshot_of(&layout, &world, 1001);
-    let frame = encode(&layout, &moved, Some(&base), Some(500));
+    let frame = encode_snapshot_frame(&layout, &moved, Some(&base), Some(500));
     let payload = frame.len() - header_len(1001, 1, Some(500));
     assert!(payload <= 8, "delta payload is {payload} bytes");
     assert_eq!(decode(&layout, &frame, Some(&base)).unwrap(), moved);
@@ -91,12 +79,19 @@ fn one_moving_entity_of_100_costs_at_most_8_bytes() {
     world.steer(37, Vec2::new(1.0, 0.3));
     world.step(1.0 / 30.0);
     let cur = snapshot_of(&layout, &world, 1002);
-    let frame = encode(&layout, &cur, Some(&base2), Some(500));
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base2), Some(500));
     let payload = frame.len() - header_len(1002, 1, Some(500));
     assert!(
         payload <= 6,
         "position-only delta payload is {payload} bytes"
     );
+}
+
+/// Steers players `0..players` in directions drawn from `rng`.
+fn steer_randomly(world: &mut TestWorld, players: u32, rng: &mut Rng) {
+    for id in 0..players {
+        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
+    }
 }
 
 #[test]
@@ -105,14 +100,12 @@ fn every_entity_moving_costs_under_three_bytes_each() {
     let layout = arena_layout();
     let mut world = world_of(100, 3);
     let mut rng = Rng::new(33);
-    for id in 0..100 {
-        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
-    }
+    steer_randomly(&mut world, 100, &mut rng);
     world.step(1.0 / 30.0);
     let base = snapshot_of(&layout, &world, 10);
     world.step(1.0 / 30.0);
     let cur = snapshot_of(&layout, &world, 11);
-    let frame = encode(&layout, &cur, Some(&base), Some(5));
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base), Some(5));
     let payload = frame.len() - header_len(11, 1, Some(5));
     assert!(
         payload <= 100 * 5 / 2,
@@ -120,7 +113,7 @@ fn every_entity_moving_costs_under_three_bytes_each() {
     );
     assert_eq!(decode(&layout, &frame, Some(&base)).unwrap(), cur);
     // A full snapshot of the same fits a datagram.
-    let full = encode(&layout, &cur, None, Some(5));
+    let full = encode_snapshot_frame(&layout, &cur, None, Some(5));
     assert!(full.len() <= 1200, "full snapshot {} bytes", full.len());
 }
 
@@ -134,7 +127,7 @@ fn sparse_and_mask_modes_pick_the_smaller() {
     fewer.despawn(10);
     fewer.despawn(900);
     let cur = snapshot_of(&layout, &fewer, 2);
-    let frame = encode(&layout, &cur, Some(&base), None);
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base), None);
     assert!(
         frame.len() < 20,
         "sparse removal of 2 is {} bytes",
@@ -147,7 +140,7 @@ fn sparse_and_mask_modes_pick_the_smaller() {
         half.despawn(id);
     }
     let cur = snapshot_of(&layout, &half, 2);
-    let frame = encode(&layout, &cur, Some(&base), None);
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base), None);
     assert!(
         frame.len() <= 8 + 1000 / 8 + 500 / 8 + 2,
         "mask-mode removal is {} bytes",
@@ -270,7 +263,7 @@ fn a_delta_without_its_baseline_fails_cleanly() {
     let world = world_of(10, 5);
     let base = snapshot_of(&layout, &world, 1);
     let cur = snapshot_of(&layout, &world, 2);
-    let frame = encode(&layout, &cur, Some(&base), None);
+    let frame = encode_snapshot_frame(&layout, &cur, Some(&base), None);
     assert_eq!(
         decode(&layout, &frame, None),
         Err(DecodeError::MissingBaseline(1))
@@ -287,7 +280,7 @@ fn full_snapshot_decodes_within_quantization() {
     let layout = arena_layout();
     let world = world_of(300, 6);
     let cur = snapshot_of(&layout, &world, 9);
-    let frame = encode(&layout, &cur, None, None);
+    let frame = encode_snapshot_frame(&layout, &cur, None, None);
     let out = decode(&layout, &frame, None).unwrap();
     assert_within_quantization(&layout, &world.players, &out);
 }
@@ -299,7 +292,7 @@ fn empty_worlds_round_trip_at_every_tick() {
     let empty = TestWorld::default();
     for tick in 0..200u32 {
         let cur = snapshot_of(&layout, &empty, tick);
-        let frame = encode(&layout, &cur, None, Some(tick));
+        let frame = encode_snapshot_frame(&layout, &cur, None, Some(tick));
         assert_eq!(decode(&layout, &frame, None).unwrap(), cur, "tick {tick}");
     }
 }
@@ -310,9 +303,7 @@ fn shared_bodies_give_the_same_bytes_as_encoding_alone() {
     let layout = arena_layout();
     let mut world = world_of(120, 9);
     let mut rng = Rng::new(99);
-    for id in 0..120 {
-        world.steer(id, Vec2::new(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)));
-    }
+    steer_randomly(&mut world, 120, &mut rng);
     let mut history = Vec::new();
     for tick in 0..12u32 {
         world.step(1.0 / 30.0);
@@ -340,7 +331,7 @@ fn shared_bodies_give_the_same_bytes_as_encoding_alone() {
     for (client, b) in baselines.iter().enumerate() {
         let base = b.map(|t| &history[t]);
         let seq = Some(client as u32 * 7);
-        let alone = encode(&layout, cur, base, seq);
+        let alone = encode_snapshot_frame(&layout, cur, base, seq);
         let mut together = Vec::new();
         encode_snapshot_shared(
             &layout,
@@ -368,5 +359,5 @@ fn shared_bodies_give_the_same_bytes_as_encoding_alone() {
         &mut out,
     );
     assert_eq!(shared.len(), 1);
-    assert_eq!(out, encode(&layout, &next, Some(cur), None));
+    assert_eq!(out, encode_snapshot_frame(&layout, &next, Some(cur), None));
 }

@@ -524,14 +524,56 @@ fn input_json(layout: &Layout, description: &Json, p: &InputPacket) -> Json {
     })
 }
 
+/// A control message of one direction, as the golden cases write and read it.
+trait Control: serde::Serialize {
+    /// `direction` in the case's JSON.
+    const DIRECTION: &'static str;
+
+    /// The variant's index: postcard's first byte after the frame type.
+    fn variant_index(&self) -> u32;
+
+    fn encode_frame(&self, out: &mut Vec<u8>);
+}
+
+impl Control for ClientMessage {
+    const DIRECTION: &'static str = "client_to_server";
+
+    fn variant_index(&self) -> u32 {
+        match self {
+            ClientMessage::Hello(_) => 0,
+            ClientMessage::Ping { .. } => 1,
+            ClientMessage::Signal(_) => 2,
+            ClientMessage::Event { .. } => 3,
+            ClientMessage::Leave => 4,
+        }
+    }
+
+    fn encode_frame(&self, out: &mut Vec<u8>) {
+        self.encode(out);
+    }
+}
+
+impl Control for ServerMessage {
+    const DIRECTION: &'static str = "server_to_client";
+
+    fn variant_index(&self) -> u32 {
+        match self {
+            ServerMessage::Welcome(_) => 0,
+            ServerMessage::Pong(_) => 1,
+            ServerMessage::Signal(_) => 2,
+            ServerMessage::Event { .. } => 3,
+            ServerMessage::Close(_) => 4,
+        }
+    }
+
+    fn encode_frame(&self, out: &mut Vec<u8>) {
+        self.encode(out);
+    }
+}
+
 /// A control message as serde's JSON (externally tagged enums), with the `u64` fields as
 /// decimal strings so that JavaScript's `JSON.parse` keeps them exact.
-fn message_json<M: serde::Serialize>(
-    direction: &str,
-    description: &Json,
-    msg: &M,
-    variant_index: u32,
-) -> Json {
+fn message_json<M: Control>(description: &Json, msg: &M) -> Json {
     let mut m = serde_json::to_value(msg).expect("json");
     for path in [
         "/Hello/protocol_hash",
@@ -546,30 +588,22 @@ fn message_json<M: serde::Serialize>(
     }
     json!({
         "frame": "control",
-        "direction": direction,
+        "direction": M::DIRECTION,
         "description": description,
-        "variant_index": variant_index,
+        "variant_index": msg.variant_index(),
         "message": m,
     })
 }
 
-fn client_variant(m: &ClientMessage) -> u32 {
-    match m {
-        ClientMessage::Hello(_) => 0,
-        ClientMessage::Ping { .. } => 1,
-        ClientMessage::Signal(_) => 2,
-        ClientMessage::Event { .. } => 3,
-        ClientMessage::Leave => 4,
-    }
-}
-
-fn server_variant(m: &ServerMessage) -> u32 {
-    match m {
-        ServerMessage::Welcome(_) => 0,
-        ServerMessage::Pong(_) => 1,
-        ServerMessage::Signal(_) => 2,
-        ServerMessage::Event { .. } => 3,
-        ServerMessage::Close(_) => 4,
+/// The case of a control message: its frame and its JSON.
+fn control_case<M: Control>(name: &str, msg: &M, description: &str) -> Case {
+    let mut bin = Vec::new();
+    msg.encode_frame(&mut bin);
+    Case {
+        name: name.to_owned(),
+        frame: "control",
+        json: message_json(&json!(description), msg),
+        bin,
     }
 }
 
@@ -935,19 +969,7 @@ fn generate() -> Golden {
         ("client_leave", ClientMessage::Leave, "Leaving on purpose."),
     ];
     for (name, msg, description) in client {
-        let mut bin = Vec::new();
-        msg.encode(&mut bin);
-        cases.push(Case {
-            name: name.to_owned(),
-            frame: "control",
-            json: message_json(
-                "client_to_server",
-                &json!(description),
-                &msg,
-                client_variant(&msg),
-            ),
-            bin,
-        });
+        cases.push(control_case(name, &msg, description));
     }
 
     // Control messages, server to client.
@@ -1019,19 +1041,7 @@ fn generate() -> Golden {
         ),
     ];
     for (name, msg, description) in server {
-        let mut bin = Vec::new();
-        msg.encode(&mut bin);
-        cases.push(Case {
-            name: name.to_owned(),
-            frame: "control",
-            json: message_json(
-                "server_to_client",
-                &json!(description),
-                &msg,
-                server_variant(&msg),
-            ),
-            bin,
-        });
+        cases.push(control_case(name, &msg, description));
     }
 
     Golden { layout, cases }
@@ -1304,11 +1314,11 @@ fn golden_files_decode_to_their_expectations() {
             Some("control") => match expected["direction"].as_str() {
                 Some("client_to_server") => {
                     let m = ClientMessage::decode(&bin).unwrap_or_else(|e| panic!("{name}: {e}"));
-                    message_json("client_to_server", description, &m, client_variant(&m))
+                    message_json(description, &m)
                 }
                 Some("server_to_client") => {
                     let m = ServerMessage::decode(&bin).unwrap_or_else(|e| panic!("{name}: {e}"));
-                    message_json("server_to_client", description, &m, server_variant(&m))
+                    message_json(description, &m)
                 }
                 other => panic!("{name}: bad direction {other:?}"),
             },

@@ -15,11 +15,13 @@ use tickwire_protocol::message::{
 };
 pub(super) use tickwire_protocol::testkit::fixture::layout;
 use tickwire_protocol::testkit::fixture::{fill_fields, test_schema, test_world};
-use tickwire_protocol::testkit::frames::{hello_frame, input_frame, welcome_frame};
+use tickwire_protocol::testkit::frames::{
+    encode_snapshot_frame, hello_frame, input_frame, welcome_frame,
+};
 use tickwire_protocol::{
-    ClientMessage, DecodeError, DecodeScratch, EncodeScratch, FRAME_CONTROL, FRAME_INPUT,
-    FRAME_SNAPSHOT, FieldDef, InputPacket, KindLayout, Layout, Schema, ServerMessage, Snapshot,
-    decode_snapshot, encode_snapshot, peek_snapshot_header,
+    ClientMessage, DecodeError, DecodeScratch, FRAME_CONTROL, FRAME_INPUT, FRAME_SNAPSHOT,
+    FieldDef, InputPacket, KindLayout, Layout, Schema, ServerMessage, Snapshot, decode_snapshot,
+    peek_snapshot_header,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -65,16 +67,7 @@ pub(super) fn world(tick: u32) -> Snapshot {
 }
 
 pub(super) fn encode(cur: &Snapshot, base: Option<&Snapshot>, seq: Option<u32>) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_snapshot(
-        &layout(),
-        cur,
-        base,
-        seq,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
-    out
+    encode_snapshot_frame(&layout(), cur, base, seq)
 }
 
 fn control<T>(encode: impl FnOnce(&T, &mut Vec<u8>), m: &T) -> Vec<u8> {
@@ -705,8 +698,7 @@ proptest! {
         prop_assert_eq!(layout.protocol_hash(), schema.protocol_hash());
         let mut s = Snapshot::new(&layout);
         s.tick = 10;
-        let mut frame = Vec::new();
-        encode_snapshot(&layout, &s, None, None, &mut EncodeScratch::default(), &mut frame);
+        let frame = encode_snapshot_frame(&layout, &s, None, None);
         let mut out = Snapshot::default();
         let h = decode_snapshot(&layout, &frame, |_| None, &mut DecodeScratch::default(), &mut out);
         prop_assert_eq!(h.map(|h| h.tick), Ok(10));

@@ -514,17 +514,12 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
         world.step(1.0 / 30.0);
     }
     let mut server2 = ServerSession::new(layout.clone(), ServerConfig::default());
+    let at20 = TickTime {
+        tick: 20,
+        fraction: 0,
+    };
     client.connect(700_000);
-    pump(
-        &mut server2,
-        &mut client,
-        TickTime {
-            tick: 20,
-            fraction: 0,
-        },
-        700_000,
-    )
-    .unwrap();
+    pump(&mut server2, &mut client, at20, 700_000).unwrap();
     let Some(ServerEvent::Hello {
         resume: Some(req), ..
     }) = server2.poll_event()
@@ -533,27 +528,9 @@ fn resume_continues_with_a_delta_from_the_acked_baseline() {
     };
     assert_eq!(req.token, token);
     assert_eq!(req.last_tick, Some(10));
-    server2.accept(
-        TickTime {
-            tick: 20,
-            fraction: 0,
-        },
-        1,
-        Some(0),
-        token,
-        Some((repl, req.last_tick)),
-    );
+    server2.accept(at20, 1, Some(0), token, Some((repl, req.last_tick)));
     server2.write_snapshot(20, &mut scratch, |s| world.fill(&layout, s));
-    pump(
-        &mut server2,
-        &mut client,
-        TickTime {
-            tick: 20,
-            fraction: 0,
-        },
-        710_000,
-    )
-    .unwrap();
+    pump(&mut server2, &mut client, at20, 710_000).unwrap();
     let mut saw = None;
     while let Some(ev) = client.poll_event() {
         if let ClientEvent::Snapshot(h) = ev {

@@ -6,9 +6,8 @@ use proptest::prelude::*;
 use tickwire_protocol::session::{
     Replication, ServerConfig, ServerEvent, ServerSession, SnapshotHistory, TickTime,
 };
-use tickwire_protocol::{
-    DeltaCache, EncodeScratch, Layout, Snapshot, View, encode_snapshot, encode_view_snapshot,
-};
+use tickwire_protocol::testkit::frames::encode_snapshot_frame;
+use tickwire_protocol::{DeltaCache, EncodeScratch, Layout, Snapshot, View, encode_view_snapshot};
 
 use super::random_bytes::{config, fill, hello, input, layout};
 
@@ -74,17 +73,7 @@ fn direct(layout: &Layout, cur: View<'_>, base: Option<View<'_>>, seq: Option<u3
     if let Some(v) = base {
         v.copy_into(&mut b);
     }
-    let mut out = Vec::new();
-    let base = base.map(|_| &b);
-    encode_snapshot(
-        layout,
-        &c,
-        base,
-        seq,
-        &mut EncodeScratch::default(),
-        &mut out,
-    );
-    out
+    encode_snapshot_frame(layout, &c, base.map(|_| &b), seq)
 }
 
 fn via_views(
