@@ -164,7 +164,7 @@ async fn run(
     let shard = shared.shard_for(&hello.room).clone();
     let join = Inbound::Join {
         conn,
-        hello,
+        hello: Box::new(hello),
         outbox: outbox.clone(),
     };
     if shard.control.send(join).is_err() {

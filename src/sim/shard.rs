@@ -33,9 +33,11 @@ use crate::game::GameFactory;
 #[derive(Debug)]
 pub(crate) enum Inbound {
     /// A connection's hello, decoded once by the network side (its room picked the shard).
+    /// Boxed: the frames queue preallocates a slot of this enum's size per frame it can hold,
+    /// and joins are rare.
     Join {
         conn: ConnId,
-        hello: Hello,
+        hello: Box<Hello>,
         outbox: Arc<Outbox>,
     },
     /// Any later frame.
@@ -304,7 +306,7 @@ impl Shard {
                 conn,
                 hello,
                 outbox,
-            } => self.join(tick, conn, hello, outbox),
+            } => self.join(tick, conn, *hello, outbox),
             Inbound::Frame { conn, frame } => self.frame(tick, conn, &frame),
             Inbound::Closed { conn } => {
                 if let Some(id) = self.conn_room.remove(&conn)
@@ -491,4 +493,19 @@ pub(crate) fn spawn(shard: Shard) -> std::io::Result<std::thread::JoinHandle<()>
     std::thread::Builder::new()
         .name(format!("tickwire-shard-{}", shard.index))
         .spawn(move || shard.run())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inbound_frame_slot_stays_small() {
+        // The bounded frames queue allocates `inbound_queue` slots of this size up front.
+        assert!(
+            std::mem::size_of::<Inbound>() <= 48,
+            "{}",
+            std::mem::size_of::<Inbound>()
+        );
+    }
 }
