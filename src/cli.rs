@@ -677,27 +677,21 @@ mod tests {
     #[test]
     fn a_bad_value_names_its_source() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("tickwire.toml", "tick_rate = \"fast\"\n")?;
-            let err = serve_args(&["tickwire", "--config", "tickwire.toml"])
-                .load()
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains("tick_rate") && err.contains("tickwire.toml"),
-                "{err}"
-            );
-            jail.create_file("tickwire.toml", "tickrate = 60\n")?;
-            let err = serve_args(&["tickwire", "--config", "tickwire.toml"])
-                .load()
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains("tickrate") && err.contains("tickwire.toml"),
-                "an unknown key is refused, naming the file: {err}"
-            );
+            let file = ["tickwire", "--config", "tickwire.toml"];
+            for (toml, key) in [
+                ("tick_rate = \"fast\"\n", "tick_rate"),
+                ("tickrate = 60\n", "tickrate"),
+            ] {
+                jail.create_file("tickwire.toml", toml)?;
+                let err = serve_args(&file).load().unwrap_err().to_string();
+                assert!(
+                    err.contains(key) && err.contains("tickwire.toml"),
+                    "a bad value or an unknown key is refused, naming the key and the file: {err}"
+                );
+            }
             jail.create_file("tickwire.toml", "")?;
             jail.set_env("TICKWIRE_TICKRATE", "60");
-            let config = serve_args(&["tickwire", "--config", "tickwire.toml"]).load();
+            let config = serve_args(&file).load();
             assert_eq!(config.unwrap().tick_rate, Config::default().tick_rate);
             let vars = std::env::vars().filter(|(k, _)| k.starts_with("TICKWIRE_"));
             assert_eq!(
