@@ -121,9 +121,16 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever the bytes, a ufrag comes only out of a well-formed STUN message, as the
+        /// non-empty part of its username before the first colon.
         #[test]
-        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let _ = local_ufrag(&bytes);
+        fn random_bytes_give_a_ufrag_only_from_a_binding_username(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Some(ufrag) = local_ufrag(&bytes) {
+                prop_assert!(looks_like_stun(&bytes));
+                prop_assert!(!ufrag.is_empty() && !ufrag.contains(&b':'));
+                let user = binding_username(&bytes);
+                prop_assert!(user.is_some_and(|u| u.starts_with(ufrag) && u.get(ufrag.len()) == Some(&b':')));
+            }
         }
 
         #[test]
