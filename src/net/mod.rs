@@ -38,6 +38,10 @@ use self::stats::{ServerStats, StatusReport};
 use crate::config::Config;
 use crate::sim::{ShardHandle, TickClock};
 
+/// The message of the `draining` close: when a refused client should try again (here, once
+/// a restarted server is up, or on another node behind the same address).
+pub(crate) const DRAINING_MESSAGE: &str = "server draining; retry in 5 s";
+
 /// What the network tasks share.
 #[derive(Debug)]
 pub(crate) struct Shared {

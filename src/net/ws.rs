@@ -84,7 +84,7 @@ async fn admit(
         return refuse(CloseCode::SERVER_FULL, "too many connections".into());
     }
     if shared.draining.load(Ordering::Acquire) {
-        return refuse(CloseCode::SERVER_SHUTDOWN, "server is draining".into());
+        return refuse(CloseCode::DRAINING, super::DRAINING_MESSAGE.into());
     }
     let first = tokio::time::timeout_at(deadline, ws.next()).await;
     let hello = match first {
