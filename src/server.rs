@@ -133,6 +133,7 @@ impl Server {
             clock,
             shards: handles,
             stats: ServerStats::default(),
+            metrics: crate::net::metrics::Metrics::default(),
             next_conn: AtomicU64::new(1),
             started: Instant::now(),
             draining: AtomicBool::new(false),

@@ -101,10 +101,7 @@ async fn admit(
         }
         Ok(_) => return Err(None),
     };
-    shared
-        .stats
-        .bytes_in
-        .fetch_add(hello.len() as u64, Ordering::Relaxed);
+    shared.stats.count_received(hello.len(), false);
     match ClientMessage::decode(&hello) {
         Ok(ClientMessage::Hello(h)) => Ok((hello.to_vec(), h.room)),
         Ok(_) => refuse(
@@ -210,7 +207,7 @@ async fn run(
                 let n = f.len();
                 if rtc.send(Channel::Unreliable, f.clone()) {
                     outbox.recycle(f);
-                    count_sent(shared, &outbox, n);
+                    count_sent(shared, &outbox, n, true);
                     continue;
                 }
                 // The driver is gone: this one goes on the WebSocket.
@@ -252,7 +249,7 @@ async fn run(
                 outbox.recycle(f);
                 match send_within(ws, msg, write_timeout).await {
                     Ok(Ok(())) => {
-                        count_sent(shared, &outbox, n);
+                        count_sent(shared, &outbox, n, false);
                         continue;
                     }
                     Ok(Err(_)) => break,
@@ -346,13 +343,10 @@ async fn run(
     tracing::debug!(%peer, conn, "connection ended");
 }
 
-/// Counts a frame of `n` bytes that went out, on either transport.
-fn count_sent(shared: &Shared, outbox: &Outbox, n: usize) {
+/// Counts a frame of `n` bytes that went out, on a data channel when `webrtc`.
+fn count_sent(shared: &Shared, outbox: &Outbox, n: usize, webrtc: bool) {
     outbox.add_sent(n);
-    shared
-        .stats
-        .bytes_out
-        .fetch_add(n as u64, Ordering::Relaxed);
+    shared.stats.count_sent(n, webrtc);
 }
 
 /// Sends `msg`, giving up after `limit`. The timer is armed only when the socket does not take
@@ -413,10 +407,7 @@ impl FrameCtx<'_> {
         rtc: &mut ConnRtc<'_>,
         via_rtc: bool,
     ) -> Result<(), CloseReason> {
-        self.shared
-            .stats
-            .bytes_in
-            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        self.shared.stats.count_received(frame.len(), via_rtc);
         if !via_rtc {
             self.admission.admit(now, frame.len())?;
         }
