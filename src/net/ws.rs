@@ -68,7 +68,20 @@ async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared
     let t = Duration::from_millis(shared.config.write_timeout_ms);
     let _ = tokio::time::timeout(t, ws.send(Message::Binary(Bytes::from(buf)))).await;
     let _ = tokio::time::timeout(t, ws.send(close_frame(&reason))).await;
+    linger(ws, t).await;
 }
+
+/// After the server's close frame: reads (and drops) what the client still sends until its
+/// close reply, for at most `limit`, so that the socket is not closed with unread bytes in
+/// it. Closing it so would send a reset, which can make the client's kernel discard the close
+/// reason before the client reads it.
+async fn linger(ws: &mut WebSocketStream<TcpStream>, limit: Duration) {
+    let limit = limit.min(CLOSE_LINGER);
+    let _ = tokio::time::timeout(limit, async { while let Some(Ok(_)) = ws.next().await {} }).await;
+}
+
+/// Longest wait for a client's close reply.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Takes the connection in: capacity, draining, and a hello as the first message. Returns the
 /// hello frame and its room, or why to refuse (`None`: the peer is already gone).
@@ -262,6 +275,7 @@ async fn run(
             Event::Out(Next::Close(reason)) => {
                 shared.stats.count_close(reason.code);
                 let _ = tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
+                linger(ws, write_timeout).await;
                 break;
             }
             Event::Timer => {
