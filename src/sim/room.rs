@@ -137,8 +137,7 @@ fn write_snapshots(
         let after = m.session.stats();
         let written = after.full_snapshots + after.delta_snapshots
             - (before.full_snapshots + before.delta_snapshots);
-        if written > 0 {
-            let size = (after.snapshot_bytes - before.snapshot_bytes) / written;
+        if let Some(size) = (after.snapshot_bytes - before.snapshot_bytes).checked_div(written) {
             sizes[SizeBuckets::index(size)] += written;
         }
         bytes += after.snapshot_bytes - before.snapshot_bytes;
