@@ -8,13 +8,12 @@
 //!                                  webrtc driver thread (one UDP socket, every peer)
 //! ```
 //!
-//! - [`http`]: the accept loop on the tokio runtime; reads each request head under one
+//! - `http`: the accept loop on the tokio runtime; reads each request head under one
 //!   deadline, serves `/healthz`, `/`, `/status.json`, `/metrics` and `/play`, and hands `/ws`
-//!   upgrades to
-//!   [`ws`].
-//! - [`ws`]: one task per WebSocket connection, the only reader of its outbox; answers clock
+//!   upgrades to `ws`.
+//! - `ws`: one task per WebSocket connection, the only reader of its outbox; answers clock
 //!   pings, carries signaling, and sends snapshots on the data channel while one is open.
-//! - [`admission`]: one per connection: message size, rate and timeouts, paid once per frame
+//! - `admission`: one per connection: message size, rate and timeouts, paid once per frame
 //!   whichever transport it came on.
 //! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
 //!   connection's side of the upgrade.
