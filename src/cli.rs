@@ -2,7 +2,9 @@
 //!
 //! - `serve` (the default): the server, configured by every [`Config`] field from a TOML file
 //!   (`--config FILE`, or `TICKWIRE_CONFIG`), `TICKWIRE_<FIELD>` variables and `--<field>`
-//!   flags, in that order of precedence.
+//!   flags, in that order of precedence. The first SIGTERM or Ctrl-C drains it
+//!   ([`Server::drain_then_shutdown`]: new sessions refused, players play on for at most
+//!   `drain_timeout_ms`) and the process exits 0; a second one stops it at once, exit status 1.
 //! - `bots`: a swarm of bots against a server, reporting what they measured.
 //!
 //! ```no_run

@@ -119,7 +119,8 @@ pub struct Config {
     pub webrtc_max_pending: usize,
     /// How long a drain (the first SIGTERM or Ctrl-C, or [`Server::drain`]) lets connected
     /// clients play on before every one is closed with `server_shutdown`, in ms. Default
-    /// 30,000. The drain ends sooner when the last client has left.
+    /// 30,000. The drain ends sooner when the last client has left; 0 closes everyone at
+    /// once.
     ///
     /// [`Server::drain`]: crate::Server::drain
     pub drain_timeout_ms: u64,

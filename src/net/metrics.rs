@@ -315,7 +315,11 @@ impl Metrics {
         self.counter("tickwire_tcp_connections_total", &[], r.tcp_accepted);
         self.gauge("tickwire_tcp_connections_open", &[], r.tcp_open as f64);
         self.counter("tickwire_websocket_sessions_total", &[], r.connections);
-        let open_peers = r.webrtc.as_ref().map_or(0, |w| w.peers - w.pending);
+        // Separate atomics, read one after the other: a subset may be ahead of its total.
+        let open_peers = r
+            .webrtc
+            .as_ref()
+            .map_or(0, |w| w.peers.saturating_sub(w.pending));
         let ws = &[("transport", "websocket")];
         let rtc = &[("transport", "webrtc")];
         self.gauge("tickwire_connections", ws, r.open_connections as f64);
@@ -338,7 +342,7 @@ impl Metrics {
                 r.webrtc_frames_in,
             ),
         ] {
-            self.counter(name, ws, total - webrtc);
+            self.counter(name, ws, total.saturating_sub(webrtc));
             self.counter(name, rtc, webrtc);
         }
         self.counter("tickwire_inbound_dropped_total", &[], r.inbound_dropped);
