@@ -2,7 +2,9 @@
 //!
 //! - `serve` (the default): the server, configured by every [`Config`] field from a TOML file
 //!   (`--config FILE`, or `TICKWIRE_CONFIG`), `TICKWIRE_<FIELD>` variables and `--<field>`
-//!   flags, in that order of precedence.
+//!   flags, in that order of precedence. The first SIGTERM or Ctrl-C drains it
+//!   ([`Server::drain_then_shutdown`]: new sessions refused, players play on for at most
+//!   `drain_timeout_ms`) and the process exits 0; a second one stops it at once, exit status 1.
 //! - `bots`: a swarm of bots against a server, reporting what they measured.
 //!
 //! ```no_run
@@ -61,9 +63,13 @@ pub enum CliError {
     /// The bot swarm failed.
     #[error("bots: {0}")]
     Bots(String),
-    /// The async runtime could not start.
+    /// The async runtime (or its signal handling) could not start.
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// A second SIGTERM or Ctrl-C came during the drain: the process stops at once, without
+    /// telling the clients still connected.
+    #[error("stopped by a second signal during the drain")]
+    Interrupted,
 }
 
 fn run_with(cli: Cli, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
@@ -76,7 +82,11 @@ fn run_with(cli: Cli, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
                     tracing::warn!(%var, "ignored: no config field of that name");
                 }
             }
-            runtime(config.io_threads)?.block_on(serve(config, factory))
+            let rt = runtime(config.io_threads)?;
+            let result = rt.block_on(serve(config, factory));
+            // After a second signal, tasks and threads may still be running: leave them.
+            rt.shutdown_background();
+            result
         }
         #[cfg(feature = "client")]
         Command::Bots(args) => {
@@ -309,6 +319,11 @@ struct ConfigFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     webrtc_max_pending: Option<usize>,
+    /// How long a drain (the first SIGTERM or Ctrl-C) lets connected clients play on before
+    /// every one is closed with `server_shutdown`, in ms. Default 30,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    drain_timeout_ms: Option<u64>,
 }
 
 fn init_logs(format: LogFormat) {
@@ -358,6 +373,7 @@ async fn bots(args: BotsArgs) -> Result<(), CliError> {
 }
 
 async fn serve(config: Config, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
+    let mut signals = Signals::new().map_err(CliError::Runtime)?;
     let server = Server::start(config, factory).await?;
     tracing::info!(
         "open http://{}/ for status; game clients connect to ws://{}/ws",
@@ -367,31 +383,53 @@ async fn serve(config: Config, factory: Arc<dyn GameFactory>) -> Result<(), CliE
     if let Some(udp) = server.webrtc_addr() {
         tracing::info!(%udp, "webrtc peers share this udp port");
     }
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    server.shutdown(Duration::from_secs(5)).await;
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    signals.next().await;
+    tracing::info!("signal: draining (a second one stops at once)");
+    tokio::select! {
+        outcome = server.drain_then_shutdown(Duration::from_secs(5)) => {
+            tracing::info!(?outcome, "stopped");
+            Ok(())
+        }
+        () = signals.next() => {
+            tracing::warn!("second signal: stopping without finishing the drain");
+            Err(CliError::Interrupted)
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+}
+
+/// SIGTERM and Ctrl-C (SIGINT), listened to from startup on, so that neither kills the process
+/// by its default action once the server runs.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The next SIGTERM or Ctrl-C.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]
@@ -612,6 +650,13 @@ mod tests {
                 "82",
                 "83",
                 [json!(81), json!(82), json!(83)],
+            ),
+            (
+                "drain_timeout_ms",
+                "1601",
+                "1602",
+                "1603",
+                [json!(1601), json!(1602), json!(1603)],
             ),
         ]
     }

@@ -117,6 +117,13 @@ pub struct Config {
     pub webrtc_max_peers: usize,
     /// Most WebRTC peers still negotiating (offer answered, channels not open). Default 256.
     pub webrtc_max_pending: usize,
+    /// How long a drain (the first SIGTERM or Ctrl-C, or [`Server::drain`]) lets connected
+    /// clients play on before every one is closed with `server_shutdown`, in ms. Default
+    /// 30,000. The drain ends sooner when the last client has left; 0 closes everyone at
+    /// once.
+    ///
+    /// [`Server::drain`]: crate::Server::drain
+    pub drain_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -151,6 +158,7 @@ impl Default for Config {
             webrtc_stall_ms: None,
             webrtc_max_peers: 4_096,
             webrtc_max_pending: 256,
+            drain_timeout_ms: 30_000,
         }
     }
 }
@@ -320,6 +328,11 @@ impl Config {
             Some(ms) => Duration::from_millis(ms),
             None => self.tick_period().mul_f64(self.history as f64 * 2.0 / 3.0),
         }
+    }
+
+    /// How long a drain lets clients play on: `drain_timeout_ms`.
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_millis(self.drain_timeout_ms)
     }
 
     /// Tick period.

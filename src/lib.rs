@@ -18,7 +18,7 @@
 //! - The **tokio runtime** ([`net`]) owns the sockets: the accept loop, one task per
 //!   connection (the only reader of its outbox), the HTTP endpoints.
 //! - The **WebRTC driver thread** ([`net::webrtc`]) owns the UDP socket and every peer.
-//! - [`server`] starts all of them and owns shutdown.
+//! - [`server`] starts all of them and owns the drain and shutdown.
 //!
 //! The rest:
 //! - [`game`]: the trait a game implements; [`arena`] is the demo game.

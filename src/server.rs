@@ -38,7 +38,22 @@ pub enum ServerError {
     },
 }
 
-/// A running server. Dropping it does not stop it; call [`Server::shutdown`].
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainOutcome {
+    /// The last client left before the drain timeout.
+    Emptied,
+    /// The drain timeout passed with clients still connected; they were closed with
+    /// `server_shutdown`.
+    TimedOut,
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::shutdown`] (at once) or
+/// [`Server::drain_then_shutdown`] (after the clients are done).
+///
+/// A drain ([`Server::drain`]) is one way: from its start `/healthz` answers 503 and new
+/// WebSocket sessions are refused with `draining`, while connected clients keep playing; it
+/// ends with [`Server::shutdown`], which closes whoever is left with `server_shutdown`.
 #[derive(Debug)]
 pub struct Server {
     shared: Arc<Shared>,
@@ -118,6 +133,7 @@ impl Server {
             clock,
             shards: handles,
             stats: ServerStats::default(),
+            metrics: crate::net::metrics::Metrics::default(),
             next_conn: AtomicU64::new(1),
             started: Instant::now(),
             draining: AtomicBool::new(false),
@@ -164,6 +180,60 @@ impl Server {
     /// A reading of every counter.
     pub fn report(&self) -> StatusReport {
         self.shared.report()
+    }
+
+    /// Starts draining: `/healthz` answers 503 from now on and new WebSocket sessions are
+    /// refused with `draining` and a retry hint; connected clients play on. Calling it again
+    /// does nothing.
+    pub fn drain(&self) {
+        if !self.shared.draining.swap(true, Ordering::AcqRel) {
+            tracing::info!(
+                connections = self.shared.stats.open.load(Ordering::Relaxed),
+                "draining: new sessions are refused, connected clients play on"
+            );
+        }
+    }
+
+    /// Whether a drain (or shutdown) has started.
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::Acquire)
+    }
+
+    /// Whether no client is connected: no WebSocket session open and no client in a room (as
+    /// of each shard's last tick).
+    pub fn is_empty(&self) -> bool {
+        self.shared.stats.open.load(Ordering::Acquire) == 0
+            && self
+                .shared
+                .shards
+                .iter()
+                .all(|s| s.stats.clients.load(Ordering::Acquire) == 0)
+    }
+
+    /// Resolves once no client is connected ([`Server::is_empty`]), looking once per tick.
+    pub async fn emptied(&self) {
+        let mut every = tokio::time::interval(self.shared.clock.period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if self.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Drains ([`Server::drain`]) until the last client has left or `drain_timeout_ms` has
+    /// passed, then shuts down ([`Server::shutdown`] with `grace`), telling whoever is left.
+    pub async fn drain_then_shutdown(self, grace: Duration) -> DrainOutcome {
+        self.drain();
+        let timeout = self.shared.config.drain_timeout();
+        let outcome = match tokio::time::timeout(timeout, self.emptied()).await {
+            Ok(()) => DrainOutcome::Emptied,
+            Err(_) => DrainOutcome::TimedOut,
+        };
+        tracing::info!(?outcome, "drain over, shutting down");
+        self.shutdown(grace).await;
+        outcome
     }
 
     /// Stops accepting, closes every client with `server_shutdown`, waits up to `grace` for

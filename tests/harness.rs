@@ -190,3 +190,43 @@ pub(crate) async fn close_code(ws: &mut RawWs) -> u16 {
     })
     .await
 }
+
+/// `GET path` on `addr` over a fresh TCP connection: the status code and the body.
+pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    within(path, async {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.expect("read");
+        let text = String::from_utf8(out).expect("utf-8 response");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("a status code");
+        (status, body.to_owned())
+    })
+    .await
+}
+
+/// Reads events until the server closes the session; returns the close reason and how many
+/// snapshots came before it.
+pub(crate) async fn snapshots_until_closed(
+    client: &mut Client,
+) -> (tickwire_protocol::CloseReason, u64) {
+    within("the server's close", async {
+        let mut snapshots = 0;
+        loop {
+            match client.next_event().await {
+                Some(ClientEvent::Snapshot(_)) => snapshots += 1,
+                Some(ClientEvent::Closed(r)) => return (r, snapshots),
+                Some(_) => {}
+                None => panic!("connection ended without a close: {:?}", client.end()),
+            }
+        }
+    })
+    .await
+}

@@ -1,8 +1,10 @@
 //! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
 
+mod drain;
 mod generated_ts;
 mod harness;
 mod http;
+mod metrics;
 mod play;
 mod relay;
 mod server;

@@ -44,6 +44,8 @@ export const CloseCode = {
   REPLACED: 15,
   INTERNAL: 16,
   BAD_INPUT: 17,
+  /** The server takes no new sessions; the message carries a retry hint. Retried with backoff. */
+  DRAINING: 18,
 } as const;
 
 const CLOSE_NAMES = [
@@ -65,6 +67,7 @@ const CLOSE_NAMES = [
   'replaced',
   'internal',
   'bad_input',
+  'draining',
 ] as const;
 
 /** Stable snake_case name of a close code, `unknown` for codes this version lacks. */

@@ -253,6 +253,9 @@ close_codes! {
     INTERNAL = 16, "internal";
     /// An input value was malformed or out of range.
     BAD_INPUT = 17, "bad_input";
+    /// The server is draining: it takes no new sessions, and the message says when to retry
+    /// (`server draining; retry in 5 s`), here or on another node.
+    DRAINING = 18, "draining";
 }
 
 impl CloseCode {

@@ -1,6 +1,6 @@
 //! The accept loop and the HTTP side of the game port: `/healthz`, `/` (status page),
-//! `/status.json`, the browser demo (`/play`, built from `client-ts/` and embedded), and the
-//! WebSocket upgrade on `/ws`.
+//! `/status.json`, `/metrics` (the same reading as Prometheus text), the browser demo
+//! (`/play`, built from `client-ts/` and embedded), and the WebSocket upgrade on `/ws`.
 //!
 //! Every connection is counted from its accept to the end of its task, and has one deadline
 //! (`handshake_timeout_ms`) for its whole request head, whatever the socket does meanwhile: a
@@ -234,6 +234,16 @@ async fn handle(
                 respond(&mut stream, 200, "text/plain", b"ok\n").await
             }
         }
+        ("GET", "/metrics") => {
+            let body = shared.metrics.render(&shared.report());
+            respond(
+                &mut stream,
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                body.as_bytes(),
+            )
+            .await
+        }
         ("GET", "/status.json") => {
             let body = serde_json::to_vec(&shared.report()).unwrap_or_default();
             respond(&mut stream, 200, "application/json", &body).await
@@ -301,7 +311,7 @@ fn status_page(shared: &Shared) -> String {
          <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:60em}}td,th{{padding:2px 10px;text-align:right}}\
          th{{text-align:left}}</style><h1>tickwire</h1>\
          <p>Game <b>{}</b> at {} Hz, up {:.0} s. WebSocket endpoint: <code>/ws</code>. Play in the browser: <a href=/play>/play</a>. \
-         Counters as JSON: <a href=/status.json>/status.json</a>. Health: <a href=/healthz>/healthz</a>.</p>\
+         Counters as JSON: <a href=/status.json>/status.json</a>, for Prometheus: <a href=/metrics>/metrics</a>. Health: <a href=/healthz>/healthz</a>.</p>\
          <table><tr><th>connections open</th><td>{}</td></tr><tr><th>connections total</th><td>{}</td></tr>\
          <tr><th>bytes out</th><td>{}</td></tr><tr><th>bytes in</th><td>{}</td></tr>\
          <tr><th>inbound frames dropped</th><td>{}</td></tr></table>",

@@ -9,21 +9,23 @@
 //! ```
 //!
 //! - `http`: the accept loop on the tokio runtime; reads each request head under one
-//!   deadline, serves `/healthz`, `/`, `/status.json` and `/play`, and hands `/ws` upgrades to
-//!   `ws`.
+//!   deadline, serves `/healthz`, `/`, `/status.json`, `/metrics` and `/play`, and hands `/ws`
+//!   upgrades to `ws`.
 //! - `ws`: one task per WebSocket connection, the only reader of its outbox; answers clock
 //!   pings, carries signaling, and sends snapshots on the data channel while one is open.
 //! - `admission`: one per connection: message size, rate and timeouts, paid once per frame
 //!   whichever transport it came on.
 //! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
 //!   connection's side of the upgrade.
-//! - [`stats`]: the network counters and the reading that `/status.json` serves.
+//! - [`stats`]: the network counters and the reading that `/status.json` serves;
+//!   `metrics` renders the same reading as Prometheus text on `/metrics`.
 //!
 //! This side never touches a game or a world: it moves frames between sockets and the shards'
 //! queues and outboxes.
 
 pub(crate) mod admission;
 pub(crate) mod http;
+pub(crate) mod metrics;
 pub mod stats;
 pub mod webrtc;
 pub(crate) mod ws;
@@ -38,6 +40,10 @@ use self::stats::{ServerStats, StatusReport};
 use crate::config::Config;
 use crate::sim::{ShardHandle, TickClock};
 
+/// The message of the `draining` close: when a refused client should try again (here, once
+/// a restarted server is up, or on another node behind the same address).
+pub(crate) const DRAINING_MESSAGE: &str = "server draining; retry in 5 s";
+
 /// What the network tasks share.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -48,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) clock: TickClock,
     pub(crate) shards: Vec<ShardHandle>,
     pub(crate) stats: ServerStats,
+    /// Renders `/metrics` from [`Shared::report`].
+    pub(crate) metrics: metrics::Metrics,
     pub(crate) next_conn: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) draining: AtomicBool,
@@ -79,7 +87,15 @@ impl Shared {
             inbound_dropped: l(&self.stats.inbound_dropped),
             bytes_out: l(&self.stats.bytes_out),
             bytes_in: l(&self.stats.bytes_in),
+            frames_out: l(&self.stats.frames_out),
+            frames_in: l(&self.stats.frames_in),
+            webrtc_bytes_out: l(&self.stats.webrtc_bytes_out),
+            webrtc_bytes_in: l(&self.stats.webrtc_bytes_in),
+            webrtc_frames_out: l(&self.stats.webrtc_frames_out),
+            webrtc_frames_in: l(&self.stats.webrtc_frames_in),
+            draining: self.draining.load(Ordering::Acquire),
             closes: self.stats.closes(),
+            all_closes: self.stats.all_closes(),
             shards: self.shards.iter().map(|s| s.stats.report()).collect(),
             webrtc: self.webrtc.as_ref().map(|w| w.report()),
         }

@@ -69,7 +69,20 @@ async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared
     let t = Duration::from_millis(shared.config.write_timeout_ms);
     let _ = tokio::time::timeout(t, ws.send(Message::Binary(Bytes::from(buf)))).await;
     let _ = tokio::time::timeout(t, ws.send(close_frame(&reason))).await;
+    linger(ws, t).await;
 }
+
+/// After the server's close frame: reads (and drops) what the client still sends until its
+/// close reply, for at most `limit`, so that the socket is not closed with unread bytes in
+/// it. Closing it so would send a reset, which can make the client's kernel discard the close
+/// reason before the client reads it.
+async fn linger(ws: &mut WebSocketStream<TcpStream>, limit: Duration) {
+    let limit = limit.min(CLOSE_LINGER);
+    let _ = tokio::time::timeout(limit, async { while let Some(Ok(_)) = ws.next().await {} }).await;
+}
+
+/// Longest wait for a client's close reply.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Takes the connection in: capacity, draining, and a hello as the first message. Returns the
 /// decoded hello (the shard takes it as it is, without decoding it again), or why to refuse
@@ -86,7 +99,7 @@ async fn admit(
         return refuse(CloseCode::SERVER_FULL, "too many connections".into());
     }
     if shared.draining.load(Ordering::Acquire) {
-        return refuse(CloseCode::SERVER_SHUTDOWN, "server is draining".into());
+        return refuse(CloseCode::DRAINING, super::DRAINING_MESSAGE.into());
     }
     let first = tokio::time::timeout_at(deadline, ws.next()).await;
     let hello = match first {
@@ -103,10 +116,7 @@ async fn admit(
         }
         Ok(_) => return Err(None),
     };
-    shared
-        .stats
-        .bytes_in
-        .fetch_add(hello.len() as u64, Ordering::Relaxed);
+    shared.stats.count_received(hello.len(), false);
     match ClientMessage::decode(&hello) {
         Ok(ClientMessage::Hello(h)) => Ok(h),
         Ok(_) => refuse(
@@ -211,7 +221,7 @@ async fn run(
                 let n = f.len();
                 if rtc.send(Channel::Unreliable, f.clone()) {
                     outbox.recycle(f);
-                    count_sent(shared, &outbox, n);
+                    count_sent(shared, &outbox, n, true);
                     continue;
                 }
                 // The driver is gone: this one goes on the WebSocket.
@@ -253,7 +263,7 @@ async fn run(
                 outbox.recycle(f);
                 match send_within(ws, msg, write_timeout).await {
                     Ok(Ok(())) => {
-                        count_sent(shared, &outbox, n);
+                        count_sent(shared, &outbox, n, false);
                         continue;
                     }
                     Ok(Err(_)) => break,
@@ -266,6 +276,7 @@ async fn run(
             Event::Out(Next::Close(reason)) => {
                 shared.stats.count_close(reason.code);
                 let _ = tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
+                linger(ws, write_timeout).await;
                 break;
             }
             Event::Timer => {
@@ -347,13 +358,10 @@ async fn run(
     tracing::debug!(%peer, conn, "connection ended");
 }
 
-/// Counts a frame of `n` bytes that went out, on either transport.
-fn count_sent(shared: &Shared, outbox: &Outbox, n: usize) {
+/// Counts a frame of `n` bytes that went out, on a data channel when `webrtc`.
+fn count_sent(shared: &Shared, outbox: &Outbox, n: usize, webrtc: bool) {
     outbox.add_sent(n);
-    shared
-        .stats
-        .bytes_out
-        .fetch_add(n as u64, Ordering::Relaxed);
+    shared.stats.count_sent(n, webrtc);
 }
 
 /// Sends `msg`, giving up after `limit`. The timer is armed only when the socket does not take
@@ -414,10 +422,7 @@ impl FrameCtx<'_> {
         rtc: &mut ConnRtc<'_>,
         via_rtc: bool,
     ) -> Result<(), CloseReason> {
-        self.shared
-            .stats
-            .bytes_in
-            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        self.shared.stats.count_received(frame.len(), via_rtc);
         if !via_rtc {
             self.admission.admit(now, frame.len())?;
         }

@@ -18,7 +18,7 @@ use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
 use super::interest::SpatialGrid;
 use super::outbox::Outbox;
-use super::stats::ShardStats;
+use super::stats::{ShardStats, SizeBuckets};
 use super::thread::thread_cpu_time;
 use super::{ConnId, IdMap};
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
@@ -119,6 +119,7 @@ fn write_snapshots(
     w: &mut Worker,
 ) {
     let (mut bytes, mut full, mut delta, mut superseded) = (0, 0, 0, 0);
+    let mut sizes = [0u64; 17];
     for ((conn, m), center) in chunk.iter_mut().zip(centers) {
         let before = m.session.stats();
         match (v.grid, center) {
@@ -134,6 +135,11 @@ fn write_snapshots(
                 .write_world_snapshot(v.world, &mut w.scratch, &mut w.shared),
         }
         let after = m.session.stats();
+        let written = after.full_snapshots + after.delta_snapshots
+            - (before.full_snapshots + before.delta_snapshots);
+        if let Some(size) = (after.snapshot_bytes - before.snapshot_bytes).checked_div(written) {
+            sizes[SizeBuckets::index(size)] += written;
+        }
         bytes += after.snapshot_bytes - before.snapshot_bytes;
         full += after.full_snapshots - before.full_snapshots;
         delta += after.delta_snapshots - before.delta_snapshots;
@@ -150,6 +156,7 @@ fn write_snapshots(
         }
     }
     v.stats.snapshot_bytes.fetch_add(bytes, Ordering::Relaxed);
+    v.stats.snapshot_sizes.add(&sizes);
     v.stats.full_snapshots.fetch_add(full, Ordering::Relaxed);
     v.stats.delta_snapshots.fetch_add(delta, Ordering::Relaxed);
     v.stats.superseded.fetch_add(superseded, Ordering::Relaxed);

@@ -91,6 +91,60 @@ fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Upper bounds of the snapshot size buckets, in bytes: powers of two from 32 B to 1 MiB, then
+/// one bucket for anything larger.
+pub const SNAPSHOT_SIZE_BOUNDS: [u64; 16] = {
+    let mut b = [0u64; 16];
+    let mut i = 0;
+    while i < 16 {
+        b[i] = 32 << i;
+        i += 1;
+    }
+    b
+};
+
+/// Snapshots counted per size bucket ([`SNAPSHOT_SIZE_BOUNDS`], plus the one above them).
+/// Relaxed atomics, added to once per chunk of clients: no lock, nothing allocated.
+#[derive(Debug, Default)]
+pub struct SizeBuckets {
+    counts: [AtomicU64; 17],
+}
+
+impl SizeBuckets {
+    /// The bucket of a snapshot of `bytes`.
+    pub fn index(bytes: u64) -> usize {
+        if bytes <= SNAPSHOT_SIZE_BOUNDS[0] {
+            return 0;
+        }
+        // ceil(log2(bytes)) - 5: 33..=64 bytes is bucket 1.
+        let log2_ceil = 64 - (bytes - 1).leading_zeros() as usize;
+        (log2_ceil - 5).min(SNAPSHOT_SIZE_BOUNDS.len())
+    }
+
+    /// Adds counts gathered per bucket (`local[i]` snapshots in bucket `i`).
+    pub fn add(&self, local: &[u64; 17]) {
+        for (c, &n) in self.counts.iter().zip(local) {
+            if n > 0 {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The non-empty buckets as `[upper bound in bytes, count]`; the last bucket's bound is
+    /// `u64::MAX`.
+    pub fn read(&self) -> Vec<(u64, u64)> {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let bound = SNAPSHOT_SIZE_BOUNDS.get(i).copied().unwrap_or(u64::MAX);
+                (bound, c.load(Ordering::Relaxed))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
 /// One shard's counters.
 #[derive(Debug, Default)]
 pub struct ShardStats {
@@ -112,6 +166,8 @@ pub struct ShardStats {
     pub parked: AtomicU64,
     /// Snapshot bytes encoded.
     pub snapshot_bytes: AtomicU64,
+    /// Snapshots encoded, by size.
+    pub snapshot_sizes: SizeBuckets,
     /// Full snapshots encoded.
     pub full_snapshots: AtomicU64,
     /// Delta snapshots encoded.
@@ -179,6 +235,9 @@ pub struct ShardReport {
     pub tick_histogram_us: Vec<(u64, u64)>,
     /// Tick CPU times, the same way.
     pub tick_cpu_histogram_us: Vec<(u64, u64)>,
+    /// Snapshots encoded since start by size, as `[upper bound in bytes, count]` with powers
+    /// of two from 32 B to 1 MiB (`u64::MAX` for the bucket above), non-empty buckets only.
+    pub snapshot_histogram_bytes: Vec<(u64, u64)>,
 }
 
 impl ShardStats {
@@ -210,6 +269,7 @@ impl ShardStats {
             realtime: self.realtime.load(Ordering::Relaxed),
             tick_histogram_us: buckets(&counts),
             tick_cpu_histogram_us: buckets(&cpu),
+            snapshot_histogram_bytes: self.snapshot_sizes.read(),
         }
     }
 }
@@ -228,5 +288,31 @@ mod tests {
         let c = h.read();
         assert!((DurationHistogram::quantile_ms(&c, 0.5) - 5.0).abs() < 0.05);
         assert!((DurationHistogram::quantile_ms(&c, 0.99) - 9.9).abs() < 0.05);
+    }
+
+    #[test]
+    fn snapshot_sizes_fall_in_power_of_two_buckets() {
+        for (bytes, bucket) in [
+            (0, 0),
+            (1, 0),
+            (32, 0),
+            (33, 1),
+            (64, 1),
+            (65, 2),
+            (1 << 20, 15),
+            ((1 << 20) + 1, 16),
+            (u64::MAX, 16),
+        ] {
+            assert_eq!(SizeBuckets::index(bytes), bucket, "{bytes} bytes");
+        }
+        for (i, bound) in SNAPSHOT_SIZE_BOUNDS.iter().enumerate() {
+            assert_eq!(SizeBuckets::index(*bound), i);
+        }
+        let b = SizeBuckets::default();
+        let mut local = [0u64; 17];
+        local[SizeBuckets::index(100)] += 2;
+        local[SizeBuckets::index(5_000_000)] += 1;
+        b.add(&local);
+        assert_eq!(b.read(), vec![(128, 2), (u64::MAX, 1)]);
     }
 }
