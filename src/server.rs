@@ -113,6 +113,7 @@ impl Server {
         }
         let shared = Arc::new(Shared {
             limits: crate::net::admission::Limits::new(&config),
+            gate: Arc::new(crate::net::gate::Gate::new(&config)),
             config,
             layout,
             clock,

@@ -91,6 +91,13 @@ pub(crate) fn test_config() -> Config {
         handshake_timeout_ms: 2_000,
         idle_timeout_ms: 5_000,
         webrtc_udp: Some("127.0.0.1:0".parse().expect("address")),
+        // Every test client comes from 127.0.0.1: the per-address defaults suit the internet,
+        // not a test that opens hundreds of connections from one address. The tests of those
+        // limits set their own.
+        max_connections_per_ip: 100_000,
+        connection_rate_per_ip: 100_000,
+        connection_burst_per_ip: 100_000,
+        max_pending_handshakes_per_ip: 100_000,
         ..Config::default()
     }
 }
@@ -185,6 +192,25 @@ pub(crate) async fn close_code(ws: &mut RawWs) -> u16 {
                 Some(Ok(_)) => {}
                 Some(Err(e)) => panic!("error before the close frame: {e}"),
                 None => panic!("stream ended without a close frame"),
+            }
+        }
+    })
+    .await
+}
+
+/// Reads until the welcome; returns it.
+pub(crate) async fn welcome(ws: &mut RawWs) -> tickwire_protocol::message::Welcome {
+    use tickwire_protocol::message::ServerMessage;
+    within("the welcome", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => {
+                    if let Ok(ServerMessage::Welcome(w)) = ServerMessage::decode(&b) {
+                        return w;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("no welcome: {other:?}"),
             }
         }
     })
