@@ -1,5 +1,6 @@
 //! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
 
+mod abuse;
 mod generated_ts;
 mod harness;
 mod http;
