@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
 use tickwire::Server;
-use tickwire_protocol::message::{ClientMessage, Hello, ResumeRequest, ServerMessage};
+use tickwire::client::{ActiveTransport, Client, ClientConfig, RtcClientPeer, WebRtcConfig};
+use tickwire_protocol::message::{ClientMessage, Hello, ResumeRequest, ServerMessage, Signal};
 use tickwire_protocol::{CloseCode, FRAME_INPUT, WIRE_VERSION};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -478,4 +479,105 @@ async fn resume_tokens_are_single_use_rotated_and_unknown_ones_fail() {
         }
     })
     .await;
+}
+
+async fn signal(ws: &mut RawWs, s: Signal) -> bool {
+    let mut buf = Vec::new();
+    ClientMessage::Signal(s).encode(&mut buf);
+    ws.send(Message::Binary(buf.into())).await.is_ok()
+}
+
+/// A connection that offers `sdp` as often as the server takes offers and never sends a
+/// datagram; it reads (and drops) what the server sends so it is never a slow consumer.
+async fn fake_offerer(addr: SocketAddr, from: String, sdp: String) {
+    let mut ws = ws_from(addr, &from).await;
+    send(&mut ws, hello("arena", None)).await;
+    welcome(&mut ws).await;
+    // The pace of the attack, not a wait for an event: just past the minimum offer interval.
+    let mut pace = tokio::time::interval(std::time::Duration::from_millis(520));
+    loop {
+        tokio::select! {
+            _ = pace.tick() => {
+                if !signal(&mut ws, Signal::Offer { sdp: sdp.clone() }).await {
+                    return;
+                }
+            }
+            m = ws.next() => if !matches!(m, Some(Ok(_))) {
+                return;
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn offers_without_ice_do_not_keep_a_real_client_from_upgrading() {
+    let mut config = short_grace();
+    config.webrtc_max_pending = 8;
+    config.webrtc_max_pending_per_ip = 2;
+    let ts = start(config).await;
+    let addr = ts.server.local_addr();
+    let mut player = connect(&ts.url, "arena").await;
+    next_snapshot(&mut player).await;
+
+    // A real offer, made by the client's offerer, whose peer is never driven.
+    let (_never_driven, sdp, _) = RtcClientPeer::offer([127, 0, 0, 1].into(), None)
+        .await
+        .expect("offer");
+    // One address with five connections gets two negotiating slots, no more.
+    let mut attackers: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(fake_offerer(addr, "127.0.4.1".into(), sdp.clone())))
+        .collect();
+    until(&ts.server, "the per-address cap", |r| {
+        r.abuse
+            .refused
+            .iter()
+            .any(|(n, c)| *n == "webrtc_pending_ip" && *c >= 3)
+    })
+    .await;
+    // Ten more addresses fill the rest.
+    attackers.extend((0..10).map(|i| {
+        tokio::spawn(fake_offerer(
+            addr,
+            format!("127.0.3.{}", i + 1),
+            sdp.clone(),
+        ))
+    }));
+    until(&ts.server, "the negotiating slots full", |r| {
+        r.webrtc.as_ref().is_some_and(|w| w.pending == 8)
+    })
+    .await;
+
+    let mut cfg = ClientConfig::for_room("arena");
+    cfg.webrtc = Some(WebRtcConfig {
+        open_timeout: std::time::Duration::from_secs(10),
+        retry_initial: std::time::Duration::from_millis(200),
+        retry_max: std::time::Duration::from_secs(1),
+        ..WebRtcConfig::default()
+    });
+    let mut upgrader = within("connect", Client::connect(&ts.url, cfg))
+        .await
+        .expect("connects");
+    within("the upgrade", async {
+        while upgrader.transport() != ActiveTransport::WebRtc {
+            next_snapshot(&mut upgrader).await;
+        }
+    })
+    .await;
+    next_snapshot(&mut upgrader).await;
+    next_snapshot(&mut player).await;
+    // The slots it found were freed by reaping offers that never sent a datagram.
+    assert!(refused(&ts.server, "webrtc_no_ice") >= 1);
+
+    for a in attackers {
+        a.abort();
+    }
+    drop(upgrader);
+    back_to_the_player(&ts.server).await;
+    until(&ts.server, "no peer left", |r| {
+        r.webrtc
+            .as_ref()
+            .is_some_and(|w| w.peers == 0 && w.pending == 0)
+    })
+    .await;
+    next_snapshot(&mut player).await;
 }

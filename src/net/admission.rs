@@ -95,7 +95,13 @@ impl Admission {
         self
     }
 
-    fn report(&self, why: Abuse, now: Instant) {
+    /// The client's address, when known.
+    pub(crate) fn client_ip(&self) -> Option<IpAddr> {
+        self.reporter.as_ref().map(|(_, ip)| *ip)
+    }
+
+    /// Counts `why` as abuse from this connection's client.
+    pub(crate) fn report(&self, why: Abuse, now: Instant) {
         if let Some((gate, ip)) = &self.reporter {
             gate.abuse.record(why, Some(*ip), now);
         }

@@ -78,7 +78,7 @@ pub(crate) struct Gate {
 }
 
 /// Address key: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64.
-fn key(ip: IpAddr) -> IpAddr {
+pub(crate) fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
