@@ -103,14 +103,20 @@ async fn until(
 }
 
 /// Back to the player alone: one TCP connection, one session, nothing parked, one address.
-async fn back_to_the_player(server: &Server) {
-    until(server, "the baseline", |r| {
+/// The player keeps getting snapshots meanwhile (and is polled, so it keeps acking).
+async fn back_to_the_player(server: &Server, player: &mut Client) {
+    let baseline = |r: &tickwire::net::stats::StatusReport| {
         r.tcp_open == 1
             && r.open_connections == 1
             && r.shards.iter().map(|s| s.clients).sum::<u64>() == 1
             && r.shards.iter().map(|s| s.parked).sum::<u64>() == 0
             && r.abuse.tracked_ips == 1
             && r.abuse.pending_handshakes == 0
+    };
+    within("the baseline", async {
+        while !baseline(&server.report()) {
+            next_snapshot(player).await;
+        }
     })
     .await;
 }
@@ -182,7 +188,7 @@ async fn connections_per_address_and_unfinished_handshakes_are_capped_at_accept(
     assert_eq!(refused(&ts.server, "ip_connections"), 1);
     next_snapshot(&mut player).await;
     drop(sessions);
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     let before = next_snapshot(&mut player).await.tick;
     assert!(next_snapshot(&mut player).await.tick > before);
 }
@@ -204,7 +210,7 @@ async fn a_connect_flood_from_one_address_is_rate_limited() {
     assert!(refused(&ts.server, "ip_connection_rate") >= 35);
     next_snapshot(&mut player).await;
     // The flooder's bucket refills and its entry goes.
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     next_snapshot(&mut player).await;
 }
 
@@ -230,7 +236,7 @@ async fn unfinished_handshakes_are_capped_server_wide() {
     assert_eq!(refused(&ts.server, "pending_handshakes"), 1);
     next_snapshot(&mut player).await;
     drop(silent);
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     // Room again for a newcomer.
     let mut newcomer = connect(&ts.url, "arena").await;
     next_snapshot(&mut newcomer).await;
@@ -296,7 +302,7 @@ async fn foreign_origins_get_403_at_the_upgrade() {
     );
     assert_eq!(status(String::new()).await, 101, "no Origin: not a browser");
     assert_eq!(refused(&ts.server, "origin"), 2);
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     next_snapshot(&mut player).await;
 }
 
@@ -357,7 +363,7 @@ async fn ping_and_byte_floods_are_cut_with_their_close_message() {
     assert_eq!(got, (rate_limited, code));
 
     next_snapshot(&mut player).await;
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     next_snapshot(&mut player).await;
 }
 
@@ -398,7 +404,7 @@ async fn the_handshake_is_a_hello_and_inputs_wait_for_the_welcome() {
     );
 
     next_snapshot(&mut player).await;
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
 }
 
 fn resume_hello(room: &str, token: [u8; 16]) -> Vec<u8> {
@@ -479,6 +485,40 @@ async fn resume_tokens_are_single_use_rotated_and_unknown_ones_fail() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn guessing_resume_tokens_is_rate_limited_per_address() {
+    let ts = start(short_grace()).await;
+    let addr = ts.server.local_addr();
+    let mut player = connect(&ts.url, "arena").await;
+    next_snapshot(&mut player).await;
+
+    let resume_failed = CloseCode::RESUME_FAILED.websocket_code();
+    let rate_limited = CloseCode::RATE_LIMITED.websocket_code();
+    let mut failures = 0;
+    within("the guesser to be rate limited", async {
+        for guess in 0u8.. {
+            let mut ws = ws_from(addr, "127.0.0.13").await;
+            send(&mut ws, resume_hello("arena", [guess; 16])).await;
+            let (last, code) = close_message_then_frame(&mut ws).await;
+            if code == rate_limited {
+                assert_eq!(last, Some(CloseCode::RATE_LIMITED));
+                return;
+            }
+            assert_eq!(code, resume_failed);
+            failures += 1;
+        }
+    })
+    .await;
+    assert!(failures >= 8, "a burst of failures is allowed: {failures}");
+    assert!(refused(&ts.server, "resume_rate") >= 1);
+    // Another address is not affected.
+    let mut ws = ws_from(addr, "127.0.0.14").await;
+    send(&mut ws, resume_hello("arena", [0xaa; 16])).await;
+    assert_eq!(close_code(&mut ws).await, resume_failed);
+    next_snapshot(&mut player).await;
+    back_to_the_player(&ts.server, &mut player).await;
 }
 
 async fn signal(ws: &mut RawWs, s: Signal) -> bool {
@@ -572,7 +612,7 @@ async fn offers_without_ice_do_not_keep_a_real_client_from_upgrading() {
         a.abort();
     }
     drop(upgrader);
-    back_to_the_player(&ts.server).await;
+    back_to_the_player(&ts.server, &mut player).await;
     until(&ts.server, "no peer left", |r| {
         r.webrtc
             .as_ref()

@@ -42,6 +42,8 @@ pub(crate) enum Abuse {
     ByteRate,
     /// A hello asked to resume a session that does not exist (any more).
     ResumeFailed,
+    /// A hello asked to resume from an address with too many failed resumes.
+    ResumeRate,
     /// The address has `webrtc_max_pending_per_ip` WebRTC peers negotiating.
     RtcPendingIp,
     /// A WebRTC negotiation that never sent ICE traffic.
@@ -49,7 +51,7 @@ pub(crate) enum Abuse {
 }
 
 impl Abuse {
-    const ALL: [Abuse; 11] = [
+    const ALL: [Abuse; 12] = [
         Abuse::IpConnections,
         Abuse::IpRate,
         Abuse::PendingHandshakes,
@@ -59,6 +61,7 @@ impl Abuse {
         Abuse::MessageRate,
         Abuse::ByteRate,
         Abuse::ResumeFailed,
+        Abuse::ResumeRate,
         Abuse::RtcPendingIp,
         Abuse::RtcSilent,
     ];
@@ -75,6 +78,7 @@ impl Abuse {
             Abuse::MessageRate => "message_rate",
             Abuse::ByteRate => "byte_rate",
             Abuse::ResumeFailed => "resume_failed",
+            Abuse::ResumeRate => "resume_rate",
             Abuse::RtcPendingIp => "webrtc_pending_ip",
             Abuse::RtcSilent => "webrtc_no_ice",
         }

@@ -168,6 +168,12 @@ impl TokenBucket {
         self.tokens = (self.tokens + dt * self.rate).min(self.burst);
     }
 
+    /// Whether `n` tokens are there, taking none.
+    pub(crate) fn has(&mut self, now: Instant, n: f64) -> bool {
+        self.refill(now);
+        self.tokens >= n
+    }
+
     /// Takes `n` tokens if there are that many.
     pub(crate) fn allow(&mut self, now: Instant, n: f64) -> bool {
         self.refill(now);

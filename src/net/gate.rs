@@ -29,6 +29,11 @@ use crate::config::Config;
 
 /// Most client addresses tracked at once; a new address past it is refused.
 pub(crate) const MAX_TRACKED_IPS: usize = 65_536;
+/// Failed resumes an address may cause in a burst, and per second after it: a client has one
+/// token, and a resume fails only when its session expired, so a few a second is an attacker
+/// guessing tokens (which are 128 random bits: this bounds the noise, not the odds).
+const RESUME_FAILURE_BURST: f64 = 8.0;
+const RESUME_FAILURE_RATE: f64 = 1.0;
 /// Admissions between two sweeps of idle addresses.
 const SWEEP_EVERY: u32 = 1024;
 
@@ -50,6 +55,17 @@ struct PerIp {
     open: u32,
     pending: u32,
     bucket: TokenBucket,
+    resume_failures: TokenBucket,
+}
+
+impl PerIp {
+    /// Nothing held and nothing to remember.
+    fn is_idle(&self, now: Instant) -> bool {
+        self.open == 0
+            && self.pending == 0
+            && self.bucket.is_full(now)
+            && self.resume_failures.is_full(now)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -62,8 +78,7 @@ struct Table {
 impl Table {
     fn sweep(&mut self, now: Instant) {
         self.since_sweep = 0;
-        self.ips
-            .retain(|_, e| e.open > 0 || e.pending > 0 || !e.bucket.is_full(now));
+        self.ips.retain(|_, e| !e.is_idle(now));
     }
 }
 
@@ -171,6 +186,7 @@ impl Gate {
             open: 0,
             pending: 0,
             bucket: TokenBucket::new(f64::from(l.rate), f64::from(l.burst), now),
+            resume_failures: TokenBucket::new(RESUME_FAILURE_RATE, RESUME_FAILURE_BURST, now),
         });
         if e.open >= l.open_per_ip {
             return Err(Abuse::IpConnections);
@@ -232,6 +248,27 @@ impl Gate {
             .any(|allowed| origin_matches(allowed, origin))
     }
 
+    /// Whether hellos that ask to resume are refused from `ip`, which failed too many.
+    pub(crate) fn resumes_refused(&self, ip: IpAddr, now: Instant) -> bool {
+        let refused = self
+            .table()
+            .ips
+            .get_mut(&key(ip))
+            .is_some_and(|e| !e.resume_failures.has(now, 1.0));
+        if refused {
+            self.abuse.record(Abuse::ResumeRate, Some(ip), now);
+        }
+        refused
+    }
+
+    /// A resume from `ip` failed: counted, and charged to the address.
+    pub(crate) fn resume_failed(&self, ip: IpAddr, now: Instant) {
+        if let Some(e) = self.table().ips.get_mut(&key(ip)) {
+            e.resume_failures.allow(now, 1.0);
+        }
+        self.abuse.record(Abuse::ResumeFailed, Some(ip), now);
+    }
+
     /// The abuse side of `/status.json`; sweeps idle addresses first.
     pub(crate) fn report(&self, now: Instant) -> AbuseReport {
         let (tracked, pending) = {
@@ -258,7 +295,7 @@ impl Gate {
             if pending {
                 e.pending = e.pending.saturating_sub(1);
             }
-            if e.open == 0 && e.bucket.is_full(Instant::now()) {
+            if e.is_idle(Instant::now()) {
                 t.ips.remove(&k);
             }
         }
@@ -450,6 +487,23 @@ mod tests {
         assert_eq!(g.report(t0).tracked_ips, 1);
         drop(t);
         assert_eq!(g.report(t0 + Duration::from_secs(5)).tracked_ips, 0);
+    }
+
+    #[test]
+    fn failed_resumes_are_limited_per_address() {
+        let g = gate(Config::default());
+        let t0 = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let _held = g.admit(a, t0).unwrap();
+        for _ in 0..RESUME_FAILURE_BURST as u32 {
+            assert!(!g.resumes_refused(a, t0));
+            g.resume_failed(a, t0);
+        }
+        assert!(g.resumes_refused(a, t0));
+        assert!(!g.resumes_refused("192.0.2.2".parse().unwrap(), t0));
+        assert!(!g.resumes_refused(a, t0 + std::time::Duration::from_secs(1)));
+        assert_eq!(g.abuse.count(Abuse::ResumeFailed), 8);
+        assert_eq!(g.abuse.count(Abuse::ResumeRate), 1);
     }
 
     #[test]

@@ -37,7 +37,6 @@ use tokio_tungstenite::tungstenite::protocol::{
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 
 use super::Shared;
-use super::abuse::Abuse;
 use super::admission::Admission;
 use super::gate::Ticket;
 use super::webrtc::driver::PeerEvent;
@@ -123,16 +122,23 @@ fn is_welcome(frame: &[u8]) -> bool {
     frame.len() >= 2 && frame[0] == FRAME_CONTROL && frame[1] == 0
 }
 
+/// What the hello asked for.
+struct Greeting {
+    frame: Vec<u8>,
+    room: String,
+    resume: bool,
+}
+
 /// Takes the connection in: capacity, draining, and a hello as the first message (WebSocket
-/// pings before it pay the connection's limits like any frame). Returns the hello frame and
-/// its room, or why to refuse (`None`: the peer is already gone).
+/// pings before it pay the connection's limits like any frame). Returns the hello, or why to
+/// refuse (`None`: the peer is already gone).
 async fn admit(
     ws: &mut WebSocketStream<TcpStream>,
     shared: &Shared,
     admission: &Admission,
     open: usize,
     deadline: tokio::time::Instant,
-) -> Result<(Vec<u8>, String), Option<CloseReason>> {
+) -> Result<Greeting, Option<CloseReason>> {
     let cfg = &shared.config;
     let refuse = |code, message: String| Err(Some(CloseReason::new(code, message)));
     if open > cfg.max_connections {
@@ -171,7 +177,11 @@ async fn admit(
         .bytes_in
         .fetch_add(hello.len() as u64, Ordering::Relaxed);
     match ClientMessage::decode(&hello) {
-        Ok(ClientMessage::Hello(h)) => Ok((hello.to_vec(), h.room)),
+        Ok(ClientMessage::Hello(h)) => Ok(Greeting {
+            frame: hello.to_vec(),
+            room: h.room,
+            resume: h.resume.is_some(),
+        }),
         Ok(_) => refuse(
             CloseCode::BAD_HANDSHAKE,
             "first message must be hello".into(),
@@ -232,7 +242,18 @@ async fn run(
         Err(None) => return,
     };
     ticket.greeted();
-    let (hello, room) = admitted;
+    let Greeting {
+        frame: hello,
+        room,
+        resume,
+    } = admitted;
+    if resume && shared.gate.resumes_refused(client_ip, Instant::now()) {
+        let reason = CloseReason::new(
+            CloseCode::RATE_LIMITED,
+            "too many failed resumes from this address",
+        );
+        return refuse(ws, reason, shared).await;
+    }
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let outbox = Arc::new(Outbox::new(cfg.reliable_queue));
     let shard = shared.shard_for(&room).clone();
@@ -346,10 +367,7 @@ async fn run(
             Event::Out(Next::Close(reason)) => {
                 shared.stats.count_close(reason.code);
                 if reason.code == CloseCode::RESUME_FAILED {
-                    shared
-                        .gate
-                        .abuse
-                        .record(Abuse::ResumeFailed, Some(client_ip), Instant::now());
+                    shared.gate.resume_failed(client_ip, Instant::now());
                 }
                 if own_close.as_ref() == Some(&reason) {
                     send_close(ws, &reason, write_timeout).await;
