@@ -364,10 +364,11 @@ impl Ticket {
         let mut t = gate.table();
         match gate.charge(&mut t, client, now) {
             Ok(()) => {
-                if !self.pending {
-                    if let Some(e) = t.ips.get_mut(&key(client)) {
-                        e.pending = e.pending.saturating_sub(1);
-                    }
+                // Charged as pending; a ticket already greeted is not.
+                if !self.pending
+                    && let Some(e) = t.ips.get_mut(&key(client))
+                {
+                    e.pending = e.pending.saturating_sub(1);
                 }
                 self.key = Some(key(client));
                 Ok(())

@@ -410,6 +410,14 @@ fn status_page(shared: &Shared) -> String {
     for (name, n) in &r.closes {
         let _ = write!(s, "<tr><th>{name}</th><td>{n}</td></tr>");
     }
+    let _ = write!(
+        s,
+        "</table><h2>Refused as abuse</h2><p>{} client addresses tracked, {} handshakes under way.</p><table>",
+        r.abuse.tracked_ips, r.abuse.pending_handshakes
+    );
+    for (name, n) in r.abuse.refused.iter().filter(|(_, n)| *n > 0) {
+        let _ = write!(s, "<tr><th>{name}</th><td>{n}</td></tr>");
+    }
     s.push_str("</table>");
     s
 }

@@ -8,17 +8,17 @@
 //!                                  webrtc driver thread (one UDP socket, every peer)
 //! ```
 //!
-//! - [`http`]: the accept loop on the tokio runtime; reads each request head under one
+//! - `http`: the accept loop on the tokio runtime; reads each request head under one
 //!   deadline, serves `/healthz`, `/`, `/status.json` and `/play`, and hands `/ws` upgrades to
-//!   [`ws`].
-//! - [`ws`]: one task per WebSocket connection, the only reader of its outbox; answers clock
+//!   `ws`.
+//! - `ws`: one task per WebSocket connection, the only reader of its outbox; answers clock
 //!   pings, carries signaling, and sends snapshots on the data channel while one is open.
-//! - [`gate`]: one per server: admits each TCP connection at its accept (per-address caps on
+//! - `gate`: one per server: admits each TCP connection at its accept (per-address caps on
 //!   open connections, new connections per second and unfinished handshakes; a server-wide cap
 //!   on unfinished handshakes), and the browser origins allowed to open the WebSocket.
-//! - [`admission`]: one per connection: message size, message and byte rates, and timeouts,
+//! - `admission`: one per connection: message size, message and byte rates, and timeouts,
 //!   paid once per frame whichever transport it came on.
-//! - [`abuse`]: refusals counted per reason and logged at warn level, aggregated.
+//! - `abuse`: refusals counted per reason and logged at warn level, aggregated.
 //! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
 //!   connection's side of the upgrade.
 //! - [`stats`]: the network counters and the reading that `/status.json` serves.

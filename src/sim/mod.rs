@@ -8,14 +8,14 @@
 //!  net ◀──Outbox (newest snapshot + bounded reliable queue)──────────┘  (+ encode threads)
 //! ```
 //!
-//! - [`shard`]: one std thread per shard; it owns its rooms and ticks them on a deadline
+//! - `shard`: one std thread per shard; it owns its rooms and ticks them on a deadline
 //!   schedule ([`TickClock`]). Large rooms borrow short-lived encode threads within a tick.
 //! - `room`: one game, its members and parked sessions, and the per-client snapshots;
 //!   [`LocalRoom`] is the same room without a network, for benches and tests.
 //! - [`outbox`]: what a shard hands a connection, and the one wake-up per tick
 //!   ([`outbox::WakeBatch`]) that the network side runs.
 //! - [`interest`]: the spatial grid behind `--view-radius`.
-//! - [`stats`]: the shards' counters and tick histograms; [`thread`] sets the shard threads'
+//! - [`stats`]: the shards' counters and tick histograms; `thread` sets the shard threads'
 //!   priority and reads their CPU time.
 //!
 //! Nothing here imports the network side: the shard sees frames, outboxes and connection ids,

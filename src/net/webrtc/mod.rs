@@ -8,7 +8,7 @@
 //! ```
 //!
 //! - `driver`: one std thread owning the UDP socket (mio) and every str0m peer; input packets
-//!   go from it straight to the shard, after the connection's [`Admission`](super::admission).
+//!   go from it straight to the shard, after the connection's `Admission`.
 //! - `link`: one connection's side of the upgrade, inside its WebSocket task.
 //! - `demux` and `stun`: which peer a datagram belongs to, by ICE username, then by address.
 //!
