@@ -338,6 +338,11 @@ struct ConfigFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[arg(long, value_delimiter = ',')]
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// Client addresses (comma-separated IPs or CIDR blocks) the per-address limits skip.
+    /// Default loopback (`127.0.0.0/8,::1/128`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_delimiter = ',')]
+    admission_exempt: Option<Vec<ipnet::IpNet>>,
     /// Browser origins allowed to open the WebSocket (comma-separated; `:*` for any port, `*`
     /// for all). Default: the server's own origin and loopback pages.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -713,6 +718,17 @@ mod tests {
                     json!(["10.0.0.0/8"]),
                     json!(["10.1.0.0/16"]),
                     json!(["10.2.0.0/16", "192.0.2.1/32"]),
+                ],
+            ),
+            (
+                "admission_exempt",
+                "[\"10.0.0.0/8\"]",
+                "[]",
+                "10.2.0.0/16,::1/128",
+                [
+                    json!(["10.0.0.0/8"]),
+                    json!([]),
+                    json!(["10.2.0.0/16", "::1/128"]),
                 ],
             ),
             (

@@ -7,9 +7,9 @@
 //! `figment`) and parses once, into typed values, at startup. `webrtc_udp` takes `off` in any
 //! source to turn WebRTC off.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::path::Path;
 use std::time::Duration;
 
@@ -151,6 +151,13 @@ pub struct Config {
     /// one not itself a trusted proxy). From any other peer the header is ignored. Default
     /// empty: the TCP peer is the client. The PROXY protocol is not read.
     pub trusted_proxies: Vec<IpNet>,
+    /// Client addresses (IPs or CIDR blocks) the per-address limits above do not apply to;
+    /// the server-wide `max_pending_handshakes` still does. Default loopback (`127.0.0.0/8`,
+    /// `::1/128`): bots and benchmarks on the server's host open thousands of connections
+    /// from one address, and a local attacker has easier means. Set it empty to limit
+    /// loopback clients too (behind a reverse proxy on the same host, list the proxy in
+    /// `trusted_proxies` instead: its clients are then limited by their own addresses).
+    pub admission_exempt: Vec<IpNet>,
     /// Origins a browser may open the WebSocket from (`https://game.example`; a trailing
     /// `:*` allows any port; `*` allows every origin). The server's own origin (the one whose
     /// host is the request's `Host`) is always allowed, and so are requests without an
@@ -207,6 +214,10 @@ impl Default for Config {
             max_pending_handshakes: 2_048,
             max_pending_handshakes_per_ip: 64,
             trusted_proxies: Vec::new(),
+            admission_exempt: vec![
+                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::LOCALHOST, 8).trunc()),
+                IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128)),
+            ],
             allowed_origins: Vec::new(),
             client_byte_rate: 64 * 1024,
             client_byte_burst: 256 * 1024,

@@ -146,9 +146,12 @@ where
     .await
 }
 
+/// Loopback clients limited like any other (they are exempt by default); parked sessions
+/// expire soon, so the baseline comes back within the test.
 fn short_grace() -> tickwire::Config {
     tickwire::Config {
         resume_grace_ms: 100,
+        admission_exempt: Vec::new(),
         ..test_config()
     }
 }
@@ -302,6 +305,17 @@ async fn foreign_origins_get_403_at_the_upgrade() {
     );
     assert_eq!(status(String::new()).await, 101, "no Origin: not a browser");
     assert_eq!(refused(&ts.server, "origin"), 2);
+    // The counters are in /status.json.
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /status.json HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .expect("write");
+    let mut body = Vec::new();
+    within("/status.json", s.read_to_end(&mut body))
+        .await
+        .expect("read");
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains(r#"["origin",2]"#), "{text}");
     back_to_the_player(&ts.server, &mut player).await;
     next_snapshot(&mut player).await;
 }

@@ -91,13 +91,6 @@ pub(crate) fn test_config() -> Config {
         handshake_timeout_ms: 2_000,
         idle_timeout_ms: 5_000,
         webrtc_udp: Some("127.0.0.1:0".parse().expect("address")),
-        // Every test client comes from 127.0.0.1: the per-address defaults suit the internet,
-        // not a test that opens hundreds of connections from one address. The tests of those
-        // limits set their own.
-        max_connections_per_ip: 100_000,
-        connection_rate_per_ip: 100_000,
-        connection_burst_per_ip: 100_000,
-        max_pending_handshakes_per_ip: 100_000,
         ..Config::default()
     }
 }

@@ -95,9 +95,12 @@ impl Admission {
         self
     }
 
-    /// The client's address, when known.
-    pub(crate) fn client_ip(&self) -> Option<IpAddr> {
-        self.reporter.as_ref().map(|(_, ip)| *ip)
+    /// The client's address, when known and subject to per-address limits.
+    pub(crate) fn limited_ip(&self) -> Option<IpAddr> {
+        self.reporter
+            .as_ref()
+            .filter(|(gate, ip)| !gate.is_exempt(*ip))
+            .map(|(_, ip)| *ip)
     }
 
     /// Counts `why` as abuse from this connection's client.

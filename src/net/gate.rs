@@ -87,6 +87,7 @@ impl Table {
 pub(crate) struct Gate {
     limits: GateLimits,
     trusted: Vec<IpNet>,
+    exempt: Vec<IpNet>,
     origins: Vec<String>,
     table: Mutex<Table>,
     pub(crate) abuse: AbuseLog,
@@ -122,6 +123,7 @@ impl Gate {
                     .unwrap_or(u32::MAX),
             },
             trusted: config.trusted_proxies.clone(),
+            exempt: config.admission_exempt.clone(),
             origins,
             table: Mutex::new(Table::default()),
             abuse: AbuseLog::default(),
@@ -150,12 +152,14 @@ impl Gate {
             return Err(Abuse::PendingHandshakes);
         }
         let bound = if per_ip {
-            if let Err(why) = self.charge(&mut t, peer, now) {
-                drop(t);
-                self.abuse.record(why, Some(peer), now);
-                return Err(why);
+            match self.charge(&mut t, peer, now) {
+                Ok(charged) => charged.then(|| key(peer)),
+                Err(why) => {
+                    drop(t);
+                    self.abuse.record(why, Some(peer), now);
+                    return Err(why);
+                }
             }
-            Some(key(peer))
         } else {
             None
         };
@@ -168,8 +172,18 @@ impl Gate {
         })
     }
 
-    /// Checks and charges the per-address limits for one new connection from `ip`.
-    fn charge(&self, t: &mut Table, ip: IpAddr, now: Instant) -> Result<(), Abuse> {
+    /// Whether the per-address limits skip `ip`.
+    pub(crate) fn is_exempt(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.exempt.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Checks and charges the per-address limits for one new connection from `ip`; `false`
+    /// when `ip` is exempt from them (nothing charged).
+    fn charge(&self, t: &mut Table, ip: IpAddr, now: Instant) -> Result<bool, Abuse> {
+        if self.is_exempt(ip) {
+            return Ok(false);
+        }
         t.since_sweep += 1;
         if t.since_sweep >= SWEEP_EVERY {
             t.sweep(now);
@@ -199,7 +213,7 @@ impl Gate {
         }
         e.open += 1;
         e.pending += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// The client a request from `peer` comes from: `peer`, or for a trusted proxy the
@@ -328,7 +342,8 @@ fn origin_matches(allowed: &str, origin: &str) -> bool {
 pub(crate) struct Ticket {
     gate: Arc<Gate>,
     ip: IpAddr,
-    /// The address charged, `None` while a trusted proxy's connection has not named its client.
+    /// The address charged: `None` for an exempt address, and while a trusted proxy's
+    /// connection has not named its client.
     key: Option<IpAddr>,
     pending: bool,
 }
@@ -363,7 +378,8 @@ impl Ticket {
         let gate = self.gate.clone();
         let mut t = gate.table();
         match gate.charge(&mut t, client, now) {
-            Ok(()) => {
+            Ok(false) => Ok(()),
+            Ok(true) => {
                 // Charged as pending; a ticket already greeted is not.
                 if !self.pending
                     && let Some(e) = t.ips.get_mut(&key(client))
@@ -394,7 +410,32 @@ mod tests {
     use std::time::Duration;
 
     fn gate(config: Config) -> Arc<Gate> {
-        Arc::new(Gate::new(&config))
+        Arc::new(Gate::new(&Config {
+            admission_exempt: Vec::new(),
+            ..config
+        }))
+    }
+
+    #[test]
+    fn exempt_addresses_skip_the_per_address_limits() {
+        let g = Arc::new(Gate::new(&Config {
+            max_connections_per_ip: 1,
+            max_pending_handshakes: 3,
+            ..Config::default()
+        }));
+        let t0 = Instant::now();
+        let held: Vec<Ticket> = (0..3)
+            .map(|_| g.admit("127.0.0.1".parse().unwrap(), t0).unwrap())
+            .collect();
+        assert_eq!(g.report(t0).tracked_ips, 0);
+        let refused = g.admit("::1".parse().unwrap(), t0).unwrap_err();
+        assert_eq!(
+            refused,
+            Abuse::PendingHandshakes,
+            "the server-wide cap still holds"
+        );
+        drop(held);
+        assert!(g.admit("::ffff:127.0.0.2".parse().unwrap(), t0).is_ok());
     }
 
     #[test]

@@ -577,7 +577,7 @@ impl Driver {
         if pending >= self.cfg.max_pending {
             return self.refuse(&link, generation, "too many webrtc peers connecting".into());
         }
-        let ip = link.admission.client_ip().map(gate::key);
+        let ip = link.admission.limited_ip().map(gate::key);
         if let Some(ip) = ip {
             let from_ip = self
                 .peers
