@@ -495,7 +495,8 @@ mod tests {
             }
             head.truncate(cut.min(head.len()));
             match parse_head(&head) {
-                Parsed::Head(_, len) => proptest::prop_assert!(head[..len].ends_with(b"\r\n\r\n") || head[..len].ends_with(b"\n\n")),
+                // A line may end in a bare LF (httparse, like RFC 9112 section 2.2, allows it).
+                Parsed::Head(_, len) => proptest::prop_assert!(head[..len].ends_with(b"\n\r\n") || head[..len].ends_with(b"\n\n")),
                 Parsed::Partial => proptest::prop_assert!(!head.windows(4).any(|w| w == b"\r\n\r\n")),
                 Parsed::Invalid => {}
             }
