@@ -548,6 +548,24 @@ mod tests {
         assert_eq!(g.abuse.count(Abuse::ResumeRate), 1);
     }
 
+    proptest::proptest! {
+        /// `Origin`, `Host` and `X-Forwarded-For` are client bytes: no value panics them.
+        #[test]
+        fn any_header_values_are_judged_without_panics(
+            origin in "\\PC{0,40}",
+            host in "\\PC{0,20}",
+            forwarded in "[0-9a-f.:, ]{0,60}",
+        ) {
+            let g = gate(Config {
+                allowed_origins: vec!["https://a.example:*".into(), "http://\u{e9}.example".into()],
+                trusted_proxies: vec!["0.0.0.0/0".parse().unwrap()],
+                ..Config::default()
+            });
+            let _ = g.origin_allowed(Some(&origin), Some(&host));
+            let _ = g.client_ip("10.0.0.1".parse().unwrap(), Some(&forwarded));
+        }
+    }
+
     #[test]
     fn origins() {
         let g = gate(Config::default());
