@@ -324,6 +324,58 @@ struct ConfigFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     drain_timeout_ms: Option<u64>,
+    /// Most WebRTC peers still negotiating from one client address (IPv6: one /64). Default 8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_max_pending_per_ip: Option<usize>,
+    /// A negotiating WebRTC peer with no ICE traffic this long after its answer is dropped, in
+    /// ms. Default 1,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    webrtc_ice_timeout_ms: Option<u64>,
+    /// Most TCP connections open at once from one client address (IPv6: one /64). Default 256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_connections_per_ip: Option<usize>,
+    /// New TCP connections per second from one client address. Default 64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    connection_rate_per_ip: Option<u32>,
+    /// New TCP connections from one client address in a burst above the rate. Default 128.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    connection_burst_per_ip: Option<u32>,
+    /// Most connections server-wide not yet past their hello. Default 2,048.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_pending_handshakes: Option<usize>,
+    /// Most connections from one client address not yet past their hello. Default 64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_pending_handshakes_per_ip: Option<usize>,
+    /// Proxies (IPs or CIDR blocks, comma-separated) whose `X-Forwarded-For` names the client.
+    /// Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_delimiter = ',')]
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// Client addresses (comma-separated IPs or CIDR blocks) the per-address limits skip.
+    /// Default loopback (`127.0.0.0/8,::1/128`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_delimiter = ',')]
+    admission_exempt: Option<Vec<ipnet::IpNet>>,
+    /// Browser origins allowed to open the WebSocket (comma-separated; `:*` for any port, `*`
+    /// for all). Default: the server's own origin and loopback pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_delimiter = ',')]
+    allowed_origins: Option<Vec<String>>,
+    /// Sustained bytes per second a client may send. Default 65,536.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    client_byte_rate: Option<u32>,
+    /// Bytes a client may send in a burst above the byte rate. Default 262,144.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    client_byte_burst: Option<u32>,
 }
 
 fn init_logs(format: LogFormat) {
@@ -657,6 +709,102 @@ mod tests {
                 "1602",
                 "1603",
                 [json!(1601), json!(1602), json!(1603)],
+            ),
+            (
+                "webrtc_max_pending_per_ip",
+                "3",
+                "4",
+                "5",
+                [json!(3), json!(4), json!(5)],
+            ),
+            (
+                "webrtc_ice_timeout_ms",
+                "700",
+                "800",
+                "900",
+                [json!(700), json!(800), json!(900)],
+            ),
+            (
+                "max_connections_per_ip",
+                "91",
+                "92",
+                "93",
+                [json!(91), json!(92), json!(93)],
+            ),
+            (
+                "connection_rate_per_ip",
+                "11",
+                "12",
+                "13",
+                [json!(11), json!(12), json!(13)],
+            ),
+            (
+                "connection_burst_per_ip",
+                "21",
+                "22",
+                "23",
+                [json!(21), json!(22), json!(23)],
+            ),
+            (
+                "max_pending_handshakes",
+                "101",
+                "102",
+                "103",
+                [json!(101), json!(102), json!(103)],
+            ),
+            (
+                "max_pending_handshakes_per_ip",
+                "31",
+                "32",
+                "33",
+                [json!(31), json!(32), json!(33)],
+            ),
+            (
+                "trusted_proxies",
+                "[\"10.0.0.0/8\"]",
+                "[10.1.0.0/16]",
+                "10.2.0.0/16,192.0.2.1/32",
+                [
+                    json!(["10.0.0.0/8"]),
+                    json!(["10.1.0.0/16"]),
+                    json!(["10.2.0.0/16", "192.0.2.1/32"]),
+                ],
+            ),
+            (
+                "admission_exempt",
+                "[\"10.0.0.0/8\"]",
+                "[]",
+                "10.2.0.0/16,::1/128",
+                [
+                    json!(["10.0.0.0/8"]),
+                    json!([]),
+                    json!(["10.2.0.0/16", "::1/128"]),
+                ],
+            ),
+            (
+                "allowed_origins",
+                "[\"https://a.example\"]",
+                "[\"https://b.example\"]",
+                "https://c.example,http://localhost:*",
+                [
+                    json!(["https://a.example"]),
+                    json!(["https://b.example"]),
+                    json!(["https://c.example", "http://localhost:*"]),
+                ],
+            ),
+            (
+                "client_byte_rate",
+                "1001",
+                "1002",
+                "1003",
+                [json!(1001), json!(1002), json!(1003)],
+            ),
+            (
+                "client_byte_burst",
+                "70001",
+                "70002",
+                "70003",
+                [json!(70001), json!(70002), json!(70003)],
             ),
         ]
     }

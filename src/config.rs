@@ -7,7 +7,9 @@
 //! `figment`) and parses once, into typed values, at startup. `webrtc_udp` takes `off` in any
 //! source to turn WebRTC off.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::path::Path;
 use std::time::Duration;
 
@@ -124,6 +126,59 @@ pub struct Config {
     ///
     /// [`Server::drain`]: crate::Server::drain
     pub drain_timeout_ms: u64,
+    /// Most WebRTC peers still negotiating from one client address (IPv6: one /64). Default
+    /// 8: a client negotiates one peer at a time, and a handful covers a household behind
+    /// one NAT upgrading together, while one address cannot take the server's
+    /// `webrtc_max_pending` slots.
+    pub webrtc_max_pending_per_ip: usize,
+    /// A negotiating peer that has received no ICE traffic (no STUN binding request from the
+    /// client) this long after its answer is dropped, in ms. Default 1,000: a real client
+    /// sends its first binding request within a round trip of receiving the answer; offers
+    /// that never follow up free their slot long before `webrtc_open_timeout_ms`.
+    pub webrtc_ice_timeout_ms: u64,
+    /// Most TCP connections open at once from one client address (IPv6: one /64), whatever
+    /// they are. Default 256: generous for many players behind one NAT (a campus, a mobile
+    /// carrier's gateway), yet one address cannot hold the server's `max_connections`.
+    pub max_connections_per_ip: usize,
+    /// New TCP connections per second allowed from one client address (token bucket).
+    /// Default 64: a full reconnect of a NAT'd LAN party passes, a connect flood does not.
+    pub connection_rate_per_ip: u32,
+    /// New TCP connections one client address may open in a burst above
+    /// `connection_rate_per_ip`. Default 128.
+    pub connection_burst_per_ip: u32,
+    /// Most connections, server-wide, accepted but not yet past their hello (request heads
+    /// being read, HTTP requests being answered, WebSocket handshakes). Default 2,048: each
+    /// costs a task and a head buffer until `handshake_timeout_ms`; this bounds what slow or
+    /// silent clients can hold in all.
+    pub max_pending_handshakes: usize,
+    /// Most connections from one client address not yet past their hello. Default 64.
+    pub max_pending_handshakes_per_ip: usize,
+    /// Peers (IPs or CIDR blocks, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` header names
+    /// the client: the per-address limits then apply to the address it names (the rightmost
+    /// one not itself a trusted proxy). From any other peer the header is ignored. Default
+    /// empty: the TCP peer is the client. The PROXY protocol is not read.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Client addresses (IPs or CIDR blocks) the per-address limits above do not apply to;
+    /// the server-wide `max_pending_handshakes` still does. Default loopback (`127.0.0.0/8`,
+    /// `::1/128`): bots and benchmarks on the server's host open thousands of connections
+    /// from one address, and a local attacker has easier means. Set it empty to limit
+    /// loopback clients too (behind a reverse proxy on the same host, list the proxy in
+    /// `trusted_proxies` instead: its clients are then limited by their own addresses).
+    pub admission_exempt: Vec<IpNet>,
+    /// Origins a browser may open the WebSocket from (`https://game.example`; a trailing
+    /// `:*` allows any port; `*` allows every origin). The server's own origin (the one whose
+    /// host is the request's `Host`) is always allowed, and so are requests without an
+    /// `Origin` header (non-browser clients). Default empty: the own origin and loopback
+    /// pages (`http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`). Any other
+    /// origin, `null` included, gets a 403 at the upgrade.
+    pub allowed_origins: Vec<String>,
+    /// Sustained bytes per second a client may send, every frame counted (WebSocket
+    /// messages, pings and pongs, data-channel messages). Default 65,536: inputs, acks and
+    /// pings at the message rate take a few KiB/s.
+    pub client_byte_rate: u32,
+    /// Bytes a client may send in a burst above `client_byte_rate`; at least
+    /// `max_message_size`. Default 262,144: a few largest messages (signaling SDP) at once.
+    pub client_byte_burst: u32,
 }
 
 impl Default for Config {
@@ -159,6 +214,21 @@ impl Default for Config {
             webrtc_max_peers: 4_096,
             webrtc_max_pending: 256,
             drain_timeout_ms: 30_000,
+            webrtc_max_pending_per_ip: 8,
+            webrtc_ice_timeout_ms: 1_000,
+            max_connections_per_ip: 256,
+            connection_rate_per_ip: 64,
+            connection_burst_per_ip: 128,
+            max_pending_handshakes: 2_048,
+            max_pending_handshakes_per_ip: 64,
+            trusted_proxies: Vec::new(),
+            admission_exempt: vec![
+                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::LOCALHOST, 8).trunc()),
+                IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128)),
+            ],
+            allowed_origins: Vec::new(),
+            client_byte_rate: 64 * 1024,
+            client_byte_burst: 256 * 1024,
         }
     }
 }
@@ -313,6 +383,39 @@ impl Config {
             return bad(
                 "webrtc_public_ip",
                 "must be a unicast address clients can reach",
+            );
+        }
+        if self.client_byte_rate == 0 || (self.client_byte_burst as usize) < self.max_message_size {
+            return bad(
+                "client_byte_burst",
+                "the byte rate must be positive and the burst at least max_message_size",
+            );
+        }
+        if self.connection_rate_per_ip == 0
+            || self.connection_burst_per_ip == 0
+            || self.max_connections_per_ip == 0
+            || self.max_pending_handshakes == 0
+            || self.max_pending_handshakes_per_ip == 0
+        {
+            return bad(
+                "max_connections_per_ip",
+                "connection limits must be positive",
+            );
+        }
+        if self.webrtc_ice_timeout_ms == 0 || self.webrtc_max_pending_per_ip == 0 {
+            return bad(
+                "webrtc_ice_timeout_ms",
+                "the ICE timeout and the per-address pending peers must be positive",
+            );
+        }
+        if self
+            .allowed_origins
+            .iter()
+            .any(|o| o.as_str() != "*" && !o.contains("://"))
+        {
+            return bad(
+                "allowed_origins",
+                "each entry is `*` or an origin like `https://game.example` (optionally `:*`)",
             );
         }
         if self.reliable_queue == 0 || self.inbound_queue == 0 {

@@ -93,6 +93,8 @@ impl Server {
                     public_ip: config.webrtc_public_ip,
                     max_peers: config.webrtc_max_peers,
                     max_pending: config.webrtc_max_pending,
+                    max_pending_per_ip: config.webrtc_max_pending_per_ip,
+                    ice_timeout: Duration::from_millis(config.webrtc_ice_timeout_ms),
                     open_timeout: Duration::from_millis(config.webrtc_open_timeout_ms),
                     max_message_size: config.max_message_size,
                 })
@@ -128,6 +130,7 @@ impl Server {
         }
         let shared = Arc::new(Shared {
             limits: crate::net::admission::Limits::new(&config),
+            gate: Arc::new(crate::net::gate::Gate::new(&config)),
             config,
             layout,
             clock,

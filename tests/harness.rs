@@ -230,3 +230,22 @@ pub(crate) async fn snapshots_until_closed(
     })
     .await
 }
+
+/// Reads until the welcome; returns it.
+pub(crate) async fn welcome(ws: &mut RawWs) -> tickwire_protocol::message::Welcome {
+    use tickwire_protocol::message::ServerMessage;
+    within("the welcome", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => {
+                    if let Ok(ServerMessage::Welcome(w)) = ServerMessage::decode(&b) {
+                        return w;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("no welcome: {other:?}"),
+            }
+        }
+    })
+    .await
+}

@@ -1,5 +1,6 @@
 //! Server integration tests: one binary, real sockets on port 0, an in-process server per test.
 
+mod abuse;
 mod drain;
 mod generated_ts;
 mod harness;

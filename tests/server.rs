@@ -321,9 +321,11 @@ async fn bad_clients_are_closed_with_their_reason_while_others_play() {
     let layout = good.layout().unwrap().clone();
     next_snapshot(&mut good).await;
 
+    /// Input frames are taken only once the welcome is out.
     async fn joined(url: &str) -> crate::harness::RawWs {
         let mut ws = raw(url).await;
         send(&mut ws, hello("hostile", None)).await;
+        crate::harness::welcome(&mut ws).await;
         ws
     }
 
@@ -397,7 +399,7 @@ async fn bad_clients_are_closed_with_their_reason_while_others_play() {
     send(&mut ws, vec![FRAME_INPUT, 0]).await;
     assert_eq!(
         close_code(&mut ws).await,
-        CloseCode::MALFORMED.websocket_code()
+        CloseCode::BAD_HANDSHAKE.websocket_code()
     );
 
     // The good client never noticed.

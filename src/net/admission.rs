@@ -1,12 +1,16 @@
-//! What a connection's client must respect: message size, message rate, and the timeouts of
-//! its connection. One [`Admission`] per connection, shared by its WebSocket task and the
-//! WebRTC driver, so a frame pays the limits once, whichever path it took.
+//! What a connection's client must respect: message size, message and byte rates, and the
+//! timeouts of its connection. One [`Admission`] per connection, shared by its WebSocket task
+//! and the WebRTC driver, so a frame pays the limits once, whichever path it took. Every frame
+//! pays: binary messages, WebSocket pings and pongs, and data-channel messages alike.
 
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tickwire_protocol::{CloseCode, CloseReason};
 
+use super::abuse::Abuse;
+use super::gate::Gate;
 use crate::config::Config;
 
 /// The limits of every connection, from the config.
@@ -18,6 +22,10 @@ pub(crate) struct Limits {
     pub(crate) rate: u32,
     /// Messages allowed in a burst above the rate.
     pub(crate) burst: u32,
+    /// Sustained bytes per second.
+    pub(crate) byte_rate: u32,
+    /// Bytes allowed in a burst above the byte rate.
+    pub(crate) byte_burst: u32,
     /// From the TCP accept to the hello.
     pub(crate) handshake: Duration,
     /// Nothing received for this long closes the connection.
@@ -36,6 +44,8 @@ impl Limits {
             max_message_size: config.max_message_size,
             rate: config.client_rate_limit,
             burst: config.client_rate_burst,
+            byte_rate: config.client_byte_rate,
+            byte_burst: config.client_byte_burst,
             handshake: Duration::from_millis(config.handshake_timeout_ms),
             idle: Duration::from_millis(config.idle_timeout_ms),
             heartbeat: Duration::from_millis(config.heartbeat_ms),
@@ -51,14 +61,52 @@ pub(crate) struct Admission {
     pub(crate) limits: Limits,
     /// Locked once per frame, by the connection's task or by the driver thread: they contend
     /// only while a client sends on both paths at once.
-    bucket: Mutex<TokenBucket>,
+    buckets: Mutex<Buckets>,
+    /// Where refusals are counted, with the client's address.
+    reporter: Option<(Arc<Gate>, IpAddr)>,
+}
+
+/// Messages and bytes.
+#[derive(Debug)]
+struct Buckets {
+    messages: TokenBucket,
+    bytes: TokenBucket,
 }
 
 impl Admission {
     pub(crate) fn new(limits: Limits, now: Instant) -> Self {
         Self {
             limits,
-            bucket: Mutex::new(TokenBucket::new(limits.rate, limits.burst, now)),
+            buckets: Mutex::new(Buckets {
+                messages: TokenBucket::new(f64::from(limits.rate), f64::from(limits.burst), now),
+                bytes: TokenBucket::new(
+                    f64::from(limits.byte_rate),
+                    f64::from(limits.byte_burst),
+                    now,
+                ),
+            }),
+            reporter: None,
+        }
+    }
+
+    /// Counts refusals as abuse from `ip` in `gate`.
+    pub(crate) fn reporting_to(mut self, gate: Arc<Gate>, ip: IpAddr) -> Self {
+        self.reporter = Some((gate, ip));
+        self
+    }
+
+    /// The client's address, when known and subject to per-address limits.
+    pub(crate) fn limited_ip(&self) -> Option<IpAddr> {
+        self.reporter
+            .as_ref()
+            .filter(|(gate, ip)| !gate.is_exempt(*ip))
+            .map(|(_, ip)| *ip)
+    }
+
+    /// Counts `why` as abuse from this connection's client.
+    pub(crate) fn report(&self, why: Abuse, now: Instant) {
+        if let Some((gate, ip)) = &self.reporter {
+            gate.abuse.record(why, Some(*ip), now);
         }
     }
 
@@ -71,23 +119,35 @@ impl Admission {
                 format!("message of {len} bytes exceeds {}", l.max_message_size),
             ));
         }
-        let allowed = match self.bucket.lock() {
-            Ok(mut b) => b.allow(now),
-            Err(poisoned) => poisoned.into_inner().allow(now),
+        let (messages, bytes) = {
+            let mut b = self
+                .buckets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let messages = b.messages.allow(now, 1.0);
+            (messages, messages && b.bytes.allow(now, len as f64))
         };
-        if !allowed {
+        if !messages {
+            self.report(Abuse::MessageRate, now);
             return Err(CloseReason::new(
                 CloseCode::RATE_LIMITED,
                 format!("more than {} messages/s (burst {})", l.rate, l.burst),
+            ));
+        }
+        if !bytes {
+            self.report(Abuse::ByteRate, now);
+            return Err(CloseReason::new(
+                CloseCode::RATE_LIMITED,
+                format!("more than {} bytes/s (burst {})", l.byte_rate, l.byte_burst),
             ));
         }
         Ok(())
     }
 }
 
-/// Token bucket over messages.
+/// Token bucket: `rate` tokens a second, up to `burst`.
 #[derive(Debug)]
-struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -95,25 +155,44 @@ struct TokenBucket {
 }
 
 impl TokenBucket {
-    fn new(rate: u32, burst: u32, now: Instant) -> Self {
+    /// A full bucket.
+    pub(crate) fn new(rate: f64, burst: f64, now: Instant) -> Self {
         Self {
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
+            rate,
+            burst,
+            tokens: burst,
             last: now,
         }
     }
 
-    fn allow(&mut self, now: Instant) -> bool {
+    fn refill(&mut self, now: Instant) {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = self.last.max(now);
         self.tokens = (self.tokens + dt * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+    }
+
+    /// Whether `n` tokens are there, taking none.
+    pub(crate) fn has(&mut self, now: Instant, n: f64) -> bool {
+        self.refill(now);
+        self.tokens >= n
+    }
+
+    /// Takes `n` tokens if there are that many.
+    pub(crate) fn allow(&mut self, now: Instant, n: f64) -> bool {
+        self.refill(now);
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
         }
+    }
+
+    /// Whether the bucket has refilled to its burst by `now` (it then holds nothing worth
+    /// keeping).
+    pub(crate) fn is_full(&self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + dt * self.rate >= self.burst
     }
 }
 
@@ -124,11 +203,30 @@ mod tests {
     #[test]
     fn rate_limit_allows_burst_then_rate() {
         let t0 = Instant::now();
-        let mut r = TokenBucket::new(10, 5, t0);
-        assert!((0..5).all(|_| r.allow(t0)));
-        assert!(!r.allow(t0));
-        assert!(r.allow(t0 + Duration::from_millis(100)));
-        assert!(!r.allow(t0 + Duration::from_millis(100)));
+        let mut r = TokenBucket::new(10.0, 5.0, t0);
+        assert!((0..5).all(|_| r.allow(t0, 1.0)));
+        assert!(!r.allow(t0, 1.0));
+        assert!(!r.is_full(t0));
+        assert!(r.allow(t0 + Duration::from_millis(100), 1.0));
+        assert!(!r.allow(t0 + Duration::from_millis(100), 1.0));
+        assert!(r.is_full(t0 + Duration::from_millis(600)));
+    }
+
+    #[test]
+    fn bytes_are_limited_with_messages() {
+        let t0 = Instant::now();
+        let limits = Limits::new(&Config {
+            client_byte_rate: 2048,
+            client_byte_burst: 4096,
+            max_message_size: 4096,
+            ..Config::default()
+        });
+        let a = Admission::new(limits, t0);
+        assert!(a.admit(t0, 4000).is_ok());
+        let refused = a.admit(t0, 1000).unwrap_err();
+        assert_eq!(refused.code, CloseCode::RATE_LIMITED);
+        assert!(refused.message.contains("bytes/s"), "{}", refused.message);
+        assert!(a.admit(t0 + Duration::from_secs(1), 1000).is_ok());
     }
 
     #[test]

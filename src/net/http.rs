@@ -2,6 +2,13 @@
 //! `/status.json`, `/metrics` (the same reading as Prometheus text), the browser demo
 //! (`/play`, built from `client-ts/` and embedded), and the WebSocket upgrade on `/ws`.
 //!
+//! Every connection is admitted at its accept by the [`Gate`] (per-address caps, unfinished
+//! handshakes) or refused before anything is read: a fixed 429 (503 when the server-wide cap
+//! is the reason) is written if the socket takes it at once, and the socket is closed. A
+//! connection from a trusted proxy is admitted per client once its head names the client
+//! (`X-Forwarded-For`), with a 429 otherwise. A WebSocket upgrade from a browser origin that
+//! is not allowed gets a 403.
+//!
 //! Every connection is counted from its accept to the end of its task, and has one deadline
 //! (`handshake_timeout_ms`) for its whole request head, whatever the socket does meanwhile: a
 //! head that trickles in, never ends, or ends in a hang-up costs one task for at most that
@@ -23,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Shared;
+use super::abuse::Abuse;
+use super::gate::{Gate, Ticket};
 
 /// Longest request head accepted.
 const MAX_HEAD: usize = 8 * 1024;
@@ -54,11 +63,18 @@ pub(crate) async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let shared = shared.clone();
                 shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                let ticket = match shared.gate.admit(peer.ip(), std::time::Instant::now()) {
+                    Ok(t) => t,
+                    Err(why) => {
+                        refuse_at_accept(&stream, why);
+                        continue;
+                    }
+                };
+                let shared = shared.clone();
                 shared.stats.tcp_open.fetch_add(1, Ordering::Relaxed);
                 tasks.spawn(async move {
-                    if let Err(e) = handle(stream, peer, &shared).await {
+                    if let Err(e) = handle(stream, peer, ticket, &shared).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     shared.stats.tcp_open.fetch_sub(1, Ordering::Relaxed);
@@ -73,6 +89,23 @@ pub(crate) async fn accept_loop(
     }
 }
 
+/// The whole answer to a connection refused at its accept.
+const REFUSED_429: &[u8] =
+    b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+/// The same when the server as a whole has too many handshakes under way.
+const REFUSED_503: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Refuses a connection just accepted: one write the socket takes at once or not at all, no
+/// task, no read, then the close.
+fn refuse_at_accept(stream: &TcpStream, why: Abuse) {
+    let answer = match why {
+        Abuse::PendingHandshakes | Abuse::IpTable => REFUSED_503,
+        _ => REFUSED_429,
+    };
+    let _ = stream.try_write(answer);
+}
+
 /// The parts of a request head routing and the WebSocket handshake need.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Head {
@@ -84,6 +117,11 @@ pub(crate) struct Head {
     pub(crate) connection_upgrade: bool,
     pub(crate) ws_key: Option<String>,
     pub(crate) ws_version: Option<String>,
+    pub(crate) host: Option<String>,
+    /// `Origin`, sent by browsers.
+    pub(crate) origin: Option<String>,
+    /// Every `X-Forwarded-For` header, joined with commas in order.
+    pub(crate) forwarded_for: Option<String>,
 }
 
 /// What reading a head found.
@@ -126,6 +164,18 @@ pub(crate) fn parse_head(buf: &[u8]) -> Parsed {
         }),
         ws_key: header("sec-websocket-key").map(str::to_owned),
         ws_version: header("sec-websocket-version").map(str::to_owned),
+        host: header("host").map(str::to_owned),
+        origin: header("origin").map(str::to_owned),
+        forwarded_for: {
+            let hops: Vec<&str> = req
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("x-forwarded-for"))
+                .filter_map(|h| std::str::from_utf8(h.value).ok())
+                .map(str::trim)
+                .collect();
+            (!hops.is_empty()).then(|| hops.join(","))
+        },
     };
     Parsed::Head(head, len)
 }
@@ -177,6 +227,7 @@ async fn read_head(
 async fn handle(
     mut stream: TcpStream,
     peer: SocketAddr,
+    mut ticket: Ticket,
     shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
@@ -192,6 +243,14 @@ async fn handle(
             return Ok(());
         }
     };
+    if shared.gate.is_trusted(peer.ip()) {
+        let client = shared
+            .gate
+            .client_ip(peer.ip(), head.forwarded_for.as_deref());
+        if ticket.rebind(client, std::time::Instant::now()).is_err() {
+            return respond(&mut stream, 429, "text/plain", b"too many connections\n").await;
+        }
+    }
     match (head.method.as_str(), head.path.as_str()) {
         ("GET", "/ws") if head.upgrade => {
             if head.ws_version.as_deref() != Some("13") {
@@ -203,6 +262,9 @@ async fn handle(
                     b"websocket version 13 only\n",
                 )
                 .await;
+            }
+            if !allowed_origin(&shared.gate, &head, &ticket) {
+                return respond(&mut stream, 403, "text/plain", b"origin not allowed\n").await;
             }
             let Some(key) = head.ws_key.as_deref().filter(|_| head.connection_upgrade) else {
                 return respond(
@@ -224,7 +286,7 @@ async fn handle(
             }
             let rest = buf.split_off(len);
             drop(buf);
-            super::ws::serve(stream, rest, peer, shared, deadline).await;
+            super::ws::serve(stream, rest, peer, ticket, shared, deadline).await;
             Ok(())
         }
         ("GET", "/healthz") => {
@@ -268,6 +330,16 @@ async fn handle(
     }
 }
 
+/// Whether the upgrade's `Origin` may open the WebSocket; a refusal is counted.
+fn allowed_origin(gate: &Gate, head: &Head, ticket: &Ticket) -> bool {
+    let ok = gate.origin_allowed(head.origin.as_deref(), head.host.as_deref());
+    if !ok {
+        gate.abuse
+            .record(Abuse::Origin, Some(ticket.ip()), std::time::Instant::now());
+    }
+    ok
+}
+
 async fn respond(
     stream: &mut TcpStream,
     status: u16,
@@ -288,9 +360,11 @@ async fn respond_with(
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         _ => "Service Unavailable",
     };
     let head = format!(
@@ -344,6 +418,14 @@ fn status_page(shared: &Shared) -> String {
     }
     s.push_str("</table><h2>Closes by reason</h2><table>");
     for (name, n) in &r.closes {
+        let _ = write!(s, "<tr><th>{name}</th><td>{n}</td></tr>");
+    }
+    let _ = write!(
+        s,
+        "</table><h2>Refused as abuse</h2><p>{} client addresses tracked, {} handshakes under way.</p><table>",
+        r.abuse.tracked_ips, r.abuse.pending_handshakes
+    );
+    for (name, n) in r.abuse.refused.iter().filter(|(_, n)| *n > 0) {
         let _ = write!(s, "<tr><th>{name}</th><td>{n}</td></tr>");
     }
     s.push_str("</table>");
@@ -423,7 +505,7 @@ mod tests {
             }
             head.truncate(cut.min(head.len()));
             match parse_head(&head) {
-                // A line may end in LF alone, so the blank line is `\n\r\n` or `\n\n`.
+                // A line may end in a bare LF (httparse, like RFC 9112 section 2.2, allows it).
                 Parsed::Head(_, len) => proptest::prop_assert!(head[..len].ends_with(b"\n\r\n") || head[..len].ends_with(b"\n\n")),
                 Parsed::Partial => proptest::prop_assert!(!head.windows(4).any(|w| w == b"\r\n\r\n")),
                 Parsed::Invalid => {}

@@ -13,8 +13,12 @@
 //!   upgrades to `ws`.
 //! - `ws`: one task per WebSocket connection, the only reader of its outbox; answers clock
 //!   pings, carries signaling, and sends snapshots on the data channel while one is open.
-//! - `admission`: one per connection: message size, rate and timeouts, paid once per frame
-//!   whichever transport it came on.
+//! - `gate`: one per server: admits each TCP connection at its accept (per-address caps on
+//!   open connections, new connections per second and unfinished handshakes; a server-wide cap
+//!   on unfinished handshakes), and the browser origins allowed to open the WebSocket.
+//! - `admission`: one per connection: message size, message and byte rates, and timeouts,
+//!   paid once per frame whichever transport it came on.
+//! - `abuse`: refusals counted per reason and logged at warn level, aggregated.
 //! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
 //!   connection's side of the upgrade.
 //! - [`stats`]: the network counters and the reading that `/status.json` serves;
@@ -23,7 +27,9 @@
 //! This side never touches a game or a world: it moves frames between sockets and the shards'
 //! queues and outboxes.
 
+pub(crate) mod abuse;
 pub(crate) mod admission;
+pub(crate) mod gate;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub mod stats;
@@ -36,6 +42,7 @@ use std::time::Instant;
 
 use tickwire_protocol::Layout;
 
+pub use self::abuse::AbuseReport;
 use self::stats::{ServerStats, StatusReport};
 use crate::config::Config;
 use crate::sim::{ShardHandle, TickClock};
@@ -50,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) config: Arc<Config>,
     /// Every connection's limits, from the config.
     pub(crate) limits: admission::Limits,
+    /// Admission of TCP connections and origins, and the abuse counters.
+    pub(crate) gate: Arc<gate::Gate>,
     pub(crate) layout: Arc<Layout>,
     pub(crate) clock: TickClock,
     pub(crate) shards: Vec<ShardHandle>,
@@ -98,6 +107,7 @@ impl Shared {
             all_closes: self.stats.all_closes(),
             shards: self.shards.iter().map(|s| s.stats.report()).collect(),
             webrtc: self.webrtc.as_ref().map(|w| w.report()),
+            abuse: self.gate.report(Instant::now()),
         }
     }
 }

@@ -143,4 +143,6 @@ pub struct StatusReport {
     pub shards: Vec<ShardReport>,
     /// The WebRTC side, when on.
     pub webrtc: Option<WebRtcReport>,
+    /// Connections refused and cut as abuse, per reason.
+    pub abuse: super::AbuseReport,
 }

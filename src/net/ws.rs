@@ -7,8 +7,14 @@
 //!
 //! The task never touches the world. Clock pings are answered here from the shared tick clock
 //! (with the protocol's one [`pong`]), so their answer does not wait for a tick, and the shard
-//! never sees them. Every violation closes only this connection,
-//! with a close frame carrying `4000 + reason code` and the reason's message.
+//! never sees them. Every violation closes only this connection:
+//! what is queued goes out, then the `Close` message, then a close frame carrying
+//! `4000 + reason code` and the reason's message; then the write side is shut and what the
+//! client still sends is read and dropped for a moment ([`LINGER`]), so the kernel does not
+//! answer it with a reset that would discard the close before the client reads it.
+//!
+//! Until the welcome has been written, the client may send only control messages (pings,
+//! signaling, events); an input frame then closes with `bad_handshake`, as the protocol says.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +26,7 @@ use tickwire_protocol::codec::FRAME_SNAPSHOT;
 use tickwire_protocol::message::{ClientMessage, Hello, ServerMessage, Signal};
 use tickwire_protocol::session::{Channel, pong};
 use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::CapacityError;
@@ -32,6 +39,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 
 use super::Shared;
 use super::admission::Admission;
+use super::gate::Ticket;
 use super::webrtc::driver::PeerEvent;
 use super::webrtc::link::{ConnRtc, RtcWake};
 use crate::sim::outbox::{Next, Outbox};
@@ -46,6 +54,11 @@ pub(crate) fn ws_config(max_message_size: usize) -> WebSocketConfig {
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size))
 }
+
+/// After its close frame, how long a connection reads and drops what the client still sends.
+const LINGER: Duration = Duration::from_millis(500);
+/// Most bytes dropped while lingering.
+const LINGER_BYTES: usize = 1 << 20;
 
 /// What woke the connection's loop.
 enum Event {
@@ -62,37 +75,71 @@ fn close_frame(reason: &CloseReason) -> Message {
     }))
 }
 
-async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared: &Shared) {
-    shared.stats.count_close(reason.code);
+/// Sends the `Close` message and the close frame for `reason`, then lingers.
+async fn send_close(ws: &mut WebSocketStream<TcpStream>, reason: &CloseReason, write: Duration) {
     let mut buf = Vec::new();
     ServerMessage::Close(reason.clone()).encode(&mut buf);
-    let t = Duration::from_millis(shared.config.write_timeout_ms);
-    let _ = tokio::time::timeout(t, ws.send(Message::Binary(Bytes::from(buf)))).await;
-    let _ = tokio::time::timeout(t, ws.send(close_frame(&reason))).await;
-    linger(ws, t).await;
+    let sent = tokio::time::timeout(write, ws.send(Message::Binary(Bytes::from(buf)))).await;
+    if matches!(sent, Ok(Ok(()))) {
+        let _ = tokio::time::timeout(write, ws.send(close_frame(reason))).await;
+    }
+    linger(ws).await;
 }
 
-/// After the server's close frame: reads (and drops) what the client still sends until its
-/// close reply, for at most `limit`, so that the socket is not closed with unread bytes in
-/// it. Closing it so would send a reset, which can make the client's kernel discard the close
-/// reason before the client reads it.
-async fn linger(ws: &mut WebSocketStream<TcpStream>, limit: Duration) {
-    let limit = limit.min(CLOSE_LINGER);
-    let _ = tokio::time::timeout(limit, async { while let Some(Ok(_)) = ws.next().await {} }).await;
+/// Shuts the write side and drops what the client still sends, for at most [`LINGER`] and
+/// [`LINGER_BYTES`]: a socket closed with unread bytes sends a reset, and a reset makes the
+/// client's kernel drop what it has not read yet, the close included.
+async fn linger(ws: &mut WebSocketStream<TcpStream>) {
+    let stream = ws.get_mut();
+    let until = tokio::time::Instant::now() + LINGER;
+    if tokio::time::timeout_at(until, stream.shutdown())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        match tokio::time::timeout_at(until, stream.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => dropped += n,
+            _ => return,
+        }
+    }
 }
 
-/// Longest wait for a client's close reply.
-const CLOSE_LINGER: Duration = Duration::from_secs(1);
+async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared: &Shared) {
+    shared.stats.count_close(reason.code);
+    send_close(
+        ws,
+        &reason,
+        Duration::from_millis(shared.config.write_timeout_ms),
+    )
+    .await;
+}
 
-/// Takes the connection in: capacity, draining, and a hello as the first message. Returns the
-/// decoded hello (the shard takes it as it is, without decoding it again), or why to refuse
-/// (`None`: the peer is already gone).
+/// Whether `frame` is a welcome (a control frame whose message tag is 0).
+fn is_welcome(frame: &[u8]) -> bool {
+    frame.len() >= 2 && frame[0] == FRAME_CONTROL && frame[1] == 0
+}
+
+/// What the hello asked for.
+struct Greeting {
+    /// Decoded once here; the shard takes it as it is.
+    hello: Hello,
+    resume: bool,
+}
+
+/// Takes the connection in: capacity, draining, and a hello as the first message (WebSocket
+/// pings before it pay the connection's limits like any frame). Returns the hello, or why to
+/// refuse (`None`: the peer is already gone).
 async fn admit(
     ws: &mut WebSocketStream<TcpStream>,
     shared: &Shared,
+    admission: &Admission,
     open: usize,
     deadline: tokio::time::Instant,
-) -> Result<Hello, Option<CloseReason>> {
+) -> Result<Greeting, Option<CloseReason>> {
     let cfg = &shared.config;
     let refuse = |code, message: String| Err(Some(CloseReason::new(code, message)));
     if open > cfg.max_connections {
@@ -101,29 +148,46 @@ async fn admit(
     if shared.draining.load(Ordering::Acquire) {
         return refuse(CloseCode::DRAINING, super::DRAINING_MESSAGE.into());
     }
-    let first = tokio::time::timeout_at(deadline, ws.next()).await;
-    let hello = match first {
-        Err(_) => return refuse(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time".into()),
-        Ok(Some(Ok(Message::Binary(b)))) => b,
-        Ok(Some(Ok(Message::Text(_)))) => {
-            return refuse(CloseCode::MALFORMED, "binary frames only".into());
+    let hello = loop {
+        let first = tokio::time::timeout_at(deadline, ws.next()).await;
+        match first {
+            Err(_) => return refuse(CloseCode::HANDSHAKE_TIMEOUT, "no hello in time".into()),
+            Ok(Some(Ok(Message::Ping(p) | Message::Pong(p)))) => {
+                admission.admit(Instant::now(), p.len()).map_err(Some)?;
+            }
+            Ok(Some(Ok(Message::Frame(_)))) => {}
+            Ok(Some(Ok(Message::Binary(b)))) => break b,
+            Ok(Some(Ok(Message::Text(_)))) => {
+                return refuse(
+                    CloseCode::BAD_HANDSHAKE,
+                    "first message must be a binary hello".into(),
+                );
+            }
+            Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })))) => {
+                return refuse(
+                    CloseCode::MESSAGE_TOO_LARGE,
+                    format!("message of {size} bytes exceeds {max_size}"),
+                );
+            }
+            Ok(_) => return Err(None),
         }
-        Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })))) => {
-            return refuse(
-                CloseCode::MESSAGE_TOO_LARGE,
-                format!("message of {size} bytes exceeds {max_size}"),
-            );
-        }
-        Ok(_) => return Err(None),
     };
+    admission.admit(Instant::now(), hello.len()).map_err(Some)?;
     shared.stats.count_received(hello.len(), false);
     match ClientMessage::decode(&hello) {
-        Ok(ClientMessage::Hello(h)) => Ok(h),
+        Ok(ClientMessage::Hello(h)) => Ok(Greeting {
+            resume: h.resume.is_some(),
+            hello: h,
+        }),
         Ok(_) => refuse(
             CloseCode::BAD_HANDSHAKE,
             "first message must be hello".into(),
         ),
-        Err(e) => refuse(CloseCode::MALFORMED, format!("hello: {e}")),
+        // Whatever does not decode as a hello is not one: the handshake's code, not `malformed`.
+        Err(e) => refuse(
+            CloseCode::BAD_HANDSHAKE,
+            format!("first message must be hello: {e}"),
+        ),
     }
 }
 
@@ -133,6 +197,7 @@ pub(crate) async fn serve(
     stream: TcpStream,
     rest: Vec<u8>,
     peer: SocketAddr,
+    ticket: Ticket,
     shared: &Arc<Shared>,
     deadline: tokio::time::Instant,
 ) {
@@ -151,24 +216,37 @@ pub(crate) async fn serve(
     .await;
     shared.stats.connections.fetch_add(1, Ordering::Relaxed);
     let open = shared.stats.open.fetch_add(1, Ordering::Relaxed) + 1;
-    run(&mut ws, peer, shared, open as usize, deadline).await;
+    run(&mut ws, peer, ticket, shared, open as usize, deadline).await;
     shared.stats.open.fetch_sub(1, Ordering::Relaxed);
 }
 
 async fn run(
     ws: &mut WebSocketStream<TcpStream>,
     peer: SocketAddr,
+    mut ticket: Ticket,
     shared: &Arc<Shared>,
     open: usize,
     deadline: tokio::time::Instant,
 ) {
     let cfg = &shared.config;
-    let admitted = match admit(ws, shared, open, deadline).await {
+    let client_ip = ticket.ip();
+    let admission = Arc::new(
+        Admission::new(shared.limits, Instant::now()).reporting_to(shared.gate.clone(), client_ip),
+    );
+    let admitted = match admit(ws, shared, &admission, open, deadline).await {
         Ok(a) => a,
         Err(Some(reason)) => return refuse(ws, reason, shared).await,
         Err(None) => return,
     };
-    let hello = admitted;
+    ticket.greeted();
+    let Greeting { hello, resume } = admitted;
+    if resume && shared.gate.resumes_refused(client_ip, Instant::now()) {
+        let reason = CloseReason::new(
+            CloseCode::RATE_LIMITED,
+            "too many failed resumes from this address",
+        );
+        return refuse(ws, reason, shared).await;
+    }
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let outbox = Arc::new(Outbox::new(cfg.reliable_queue));
     let shard = shared.shard_for(&hello.room).clone();
@@ -184,9 +262,10 @@ async fn run(
     tracing::debug!(%peer, conn, "client joined");
 
     // One task, one loop: write what the outbox has (reliable first), read what the client
-    // sends, ping, and watch for idleness. A violation stops reading and queues the close; the
-    // loop then sends what is queued and the close frame, and ends.
-    let admission = Arc::new(Admission::new(shared.limits, Instant::now()));
+    // sends, ping, and watch for idleness. A violation stops reading and closes the outbox;
+    // the loop then sends what is queued, the `Close` message and the close frame, and ends.
+    // The `Close` message is not queued with the rest: the reliable queue may be full.
+    let mut own_close: Option<CloseReason> = None;
     let limits = admission.limits;
     let write_timeout = limits.write;
     let idle = limits.idle;
@@ -207,6 +286,7 @@ async fn run(
         shard: &shard,
         outbox: &outbox,
         conn,
+        welcomed: false,
     };
     loop {
         let event = tokio::select! {
@@ -259,6 +339,9 @@ async fn run(
             }
             Event::Out(Next::Frame(f)) => {
                 let n = f.len();
+                if !ctx.welcomed && is_welcome(&f) {
+                    ctx.welcomed = true;
+                }
                 let msg = Message::Binary(Bytes::copy_from_slice(&f));
                 outbox.recycle(f);
                 match send_within(ws, msg, write_timeout).await {
@@ -275,8 +358,17 @@ async fn run(
             }
             Event::Out(Next::Close(reason)) => {
                 shared.stats.count_close(reason.code);
-                let _ = tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
-                linger(ws, write_timeout).await;
+                if reason.code == CloseCode::RESUME_FAILED {
+                    shared.gate.resume_failed(client_ip, Instant::now());
+                }
+                if own_close.as_ref() == Some(&reason) {
+                    send_close(ws, &reason, write_timeout).await;
+                } else {
+                    // The shard's closes queue their `Close` message themselves.
+                    let _ =
+                        tokio::time::timeout(write_timeout, ws.send(close_frame(&reason))).await;
+                    linger(ws).await;
+                }
                 break;
             }
             Event::Timer => {
@@ -321,7 +413,14 @@ async fn run(
                         let _ = tokio::time::timeout(write_timeout, ws.flush()).await;
                         break;
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Frame(_))) => continue,
+                    // tungstenite answers pings itself; they still pay the limits.
+                    Some(Ok(Message::Ping(p) | Message::Pong(p))) => {
+                        match admission.admit(now, p.len()) {
+                            Ok(()) => continue,
+                            Err(reason) => reason,
+                        }
+                    }
                     Some(Ok(Message::Text(_))) => {
                         CloseReason::new(CloseCode::MALFORMED, "binary frames only")
                     }
@@ -345,9 +444,7 @@ async fn run(
             }
         };
         tracing::debug!(%peer, conn, code = violation.code.name(), message = %violation.message, "closing connection");
-        let mut buf = Vec::new();
-        ServerMessage::Close(violation.clone()).encode(&mut buf);
-        let _ = outbox.push_reliable(buf);
+        own_close = Some(violation.clone());
         outbox.close(violation);
         reading = false;
         rtc.close();
@@ -407,6 +504,8 @@ struct FrameCtx<'a> {
     shard: &'a ShardHandle,
     outbox: &'a Outbox,
     conn: u64,
+    /// The welcome has been written: input frames may come.
+    welcomed: bool,
 }
 
 impl FrameCtx<'_> {
@@ -440,6 +539,10 @@ impl FrameCtx<'_> {
                 let replies = rtc.handle_signal(now, signal);
                 self.push_signals(replies)
             }
+            _ if !self.welcomed && frame.first() != Some(&FRAME_CONTROL) => Err(CloseReason::new(
+                CloseCode::BAD_HANDSHAKE,
+                "input before the welcome",
+            )),
             _ => {
                 let conn = self.conn;
                 if self

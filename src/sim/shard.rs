@@ -346,6 +346,14 @@ impl Shard {
             ));
             return;
         };
+        let room_exists = self
+            .room_ids
+            .get(&room_name)
+            .is_some_and(|id| self.rooms.contains_key(id));
+        if resume.is_some() && !room_exists {
+            // Nothing to resume in a room that does not exist: refused before one is made.
+            return refuse_resume(&mut session, &outbox);
+        }
         let room_id = match self.room_ids.get(&room_name) {
             Some(&id) => id,
             None => {
@@ -369,8 +377,12 @@ impl Shard {
         }
         let room = self.rooms.get_mut(&room_id).expect("inserted above");
 
-        // A resume takes over a parked client, or one whose old connection is not closed yet.
+        // A resume takes over a parked client, or one whose old connection is not closed yet
+        // (which is told it was replaced). A token is good for one resume: the welcome
+        // carries a fresh one, and a token nobody holds is refused, never taken for a fresh
+        // session.
         let mut resumed = None;
+        let asked_resume = resume.is_some();
         if let Some(req) = resume {
             if let Some(p) = room.parked.remove(&req.token) {
                 resumed = Some((p.client, p.player, req.token, p.repl, req.last_tick));
@@ -387,6 +399,10 @@ impl Shard {
                 resumed = Some((m.client, m.player, req.token, repl, req.last_tick));
             }
         }
+        if asked_resume && resumed.is_none() {
+            // The room stays until the tick removes it if empty.
+            return refuse_resume(&mut session, &outbox);
+        }
         if resumed.is_none() && room.members.len() >= self.config.max_clients_per_room {
             let max = self.config.max_clients_per_room;
             let reason = CloseReason::new(
@@ -398,26 +414,29 @@ impl Shard {
             outbox.close(reason);
             return;
         }
-        let (client, player, token) = match resumed {
-            Some((client, player, token, repl, last_tick)) => {
+        let mut token = [0u8; 16];
+        if getrandom::fill(&mut token).is_err() {
+            // The resumed session, if any, is lost with its token: nothing could resume it.
+            outbox.close(CloseReason::new(
+                CloseCode::INTERNAL,
+                "no randomness for a resume token",
+            ));
+            if let Some((client, ..)) = resumed {
+                room.game_mut().leave(client);
+            }
+            return;
+        }
+        let (client, player) = match resumed {
+            Some((client, player, _used, repl, last_tick)) => {
                 session.accept(now, client, player, token, Some((repl, last_tick)));
-                (client, player, token)
+                (client, player)
             }
             None => {
                 let client = (self.index << 24) | (self.next_client & 0x00ff_ffff);
                 self.next_client = self.next_client.wrapping_add(1);
                 let player = room.game_mut().join(client);
-                let mut token = [0u8; 16];
-                if getrandom::fill(&mut token).is_err() {
-                    outbox.close(CloseReason::new(
-                        CloseCode::INTERNAL,
-                        "no randomness for a resume token",
-                    ));
-                    room.game_mut().leave(client);
-                    return;
-                }
                 session.accept(now, client, player, token, None);
-                (client, player, token)
+                (client, player)
             }
         };
         if let Err(reason) = flush(&mut session, &outbox) {
@@ -486,6 +505,17 @@ impl Shard {
             }
         }
     }
+}
+
+/// Refuses a hello whose resume token no session holds.
+fn refuse_resume(session: &mut ServerSession, outbox: &Outbox) {
+    let reason = CloseReason::new(
+        CloseCode::RESUME_FAILED,
+        "resume token unknown, used or expired",
+    );
+    session.reject(reason.clone());
+    let _ = flush(session, outbox);
+    outbox.close(reason);
 }
 
 /// Spawns `shard` on its own named thread.

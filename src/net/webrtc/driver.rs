@@ -17,8 +17,10 @@
 //! The thread owns every [`Rtc`]; nothing else touches them. Each call into a peer runs under
 //! `catch_unwind`: a peer that panics is dropped and its connection told, the others go on.
 //! A peer whose data channels are not open within the open timeout is reaped, which also
-//! bounds DTLS handshakes that never finish. Caps: concurrent peers, peers still
-//! connecting, remote candidates per peer.
+//! bounds DTLS handshakes that never finish; one that has received no datagram at all within
+//! the (shorter) ICE timeout is reaped sooner, so offers that never follow up cannot hold the
+//! negotiating slots. Caps: concurrent peers, peers still connecting (in all and per client
+//! address), remote candidates per peer; one peer per connection (a new offer replaces it).
 
 use std::collections::HashMap;
 use std::io;
@@ -43,7 +45,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Bytes;
 
 use super::demux::{Demux, Route};
+use crate::net::abuse::Abuse;
 use crate::net::admission::Admission;
+use crate::net::gate;
 use crate::sim::Inbound;
 use tickwire_protocol::session::{EVENTS_LABEL, STATE_LABEL};
 
@@ -67,8 +71,12 @@ pub(crate) struct DriverConfig {
     pub(crate) max_peers: usize,
     /// Most peers whose channels are not open yet.
     pub(crate) max_pending: usize,
+    /// Most peers whose channels are not open yet, from one client address.
+    pub(crate) max_pending_per_ip: usize,
     /// Time from offer to both data channels open before the peer is reaped.
     pub(crate) open_timeout: Duration,
+    /// Time from offer to the peer's first datagram before it is reaped.
+    pub(crate) ice_timeout: Duration,
     /// Largest data-channel message, in bytes.
     pub(crate) max_message_size: usize,
 }
@@ -130,7 +138,12 @@ pub(crate) enum PeerEvent {
         reason: CloseReason,
     },
     /// The peer is gone (refused, failed, timed out or closed); the reason is for logs.
-    Closed { generation: u32, reason: String },
+    /// `unheard`: it had answered an offer and received no datagram from the client.
+    Closed {
+        generation: u32,
+        reason: String,
+        unheard: bool,
+    },
 }
 
 /// Where a peer's events and frames go.
@@ -353,6 +366,10 @@ struct Peer {
     state: Option<ChannelId>,
     events: Option<ChannelId>,
     open: bool,
+    /// A datagram for this peer has arrived.
+    heard: bool,
+    /// The client's address key ([`gate::key`]), when known.
+    ip: Option<std::net::IpAddr>,
     created: Instant,
     next_timeout: Instant,
     candidates: usize,
@@ -427,6 +444,7 @@ impl Driver {
             let _ = peer.link.events.send(PeerEvent::Closed {
                 generation: peer.generation,
                 reason: "server stopping".into(),
+                unheard: false,
             });
             tracing::debug!(conn, "webrtc peer dropped at stop");
         }
@@ -438,6 +456,9 @@ impl Driver {
             wake = wake.min(p.next_timeout);
             if !p.open {
                 wake = wake.min(p.created + self.cfg.open_timeout);
+            }
+            if !p.heard {
+                wake = wake.min(p.created + self.cfg.ice_timeout);
             }
         }
         wake
@@ -536,7 +557,11 @@ impl Driver {
 
     fn refuse(&self, link: &PeerLink, generation: u32, reason: String) {
         self.stats.refused.fetch_add(1, Ordering::Relaxed);
-        let _ = link.events.send(PeerEvent::Closed { generation, reason });
+        let _ = link.events.send(PeerEvent::Closed {
+            generation,
+            reason,
+            unheard: false,
+        });
     }
 
     fn open(&mut self, conn: u64, generation: u32, offer: &str, link: PeerLink) {
@@ -551,6 +576,22 @@ impl Driver {
         let pending = self.peers.values().filter(|p| !p.open).count();
         if pending >= self.cfg.max_pending {
             return self.refuse(&link, generation, "too many webrtc peers connecting".into());
+        }
+        let ip = link.admission.limited_ip().map(gate::key);
+        if let Some(ip) = ip {
+            let from_ip = self
+                .peers
+                .values()
+                .filter(|p| !p.open && p.ip == Some(ip))
+                .count();
+            if from_ip >= self.cfg.max_pending_per_ip {
+                link.admission.report(Abuse::RtcPendingIp, Instant::now());
+                return self.refuse(
+                    &link,
+                    generation,
+                    "too many webrtc peers connecting from one address".into(),
+                );
+            }
         }
         let offer = match SdpOffer::from_sdp_string(offer) {
             Ok(o) => o,
@@ -614,6 +655,8 @@ impl Driver {
                 state: None,
                 events: None,
                 open: false,
+                heard: false,
+                ip,
                 created: now,
                 next_timeout: now,
                 candidates: 0,
@@ -652,6 +695,7 @@ impl Driver {
             let Some(peer) = self.peers.get_mut(&conn) else {
                 continue;
             };
+            peer.heard = true;
             let data = &self.buf[..n];
             let result = guarded(peer, &stats, |p| {
                 let Ok(contents) = data.try_into() else {
@@ -682,16 +726,28 @@ impl Driver {
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.next_timeout <= now || (!p.open && now >= p.created + self.cfg.open_timeout)
+                p.next_timeout <= now
+                    || (!p.open && now >= p.created + self.cfg.open_timeout)
+                    || (!p.heard && now >= p.created + self.cfg.ice_timeout)
             })
             .map(|(c, _)| *c)
             .collect();
         for conn in due {
             let stats = self.stats.clone();
             let open_timeout = self.cfg.open_timeout;
+            let ice_timeout = self.cfg.ice_timeout;
             let Some(peer) = self.peers.get_mut(&conn) else {
                 continue;
             };
+            if !peer.heard && now >= peer.created + ice_timeout {
+                stats.reaped.fetch_add(1, Ordering::Relaxed);
+                peer.link.admission.report(Abuse::RtcSilent, now);
+                peer.dead = Some(format!(
+                    "no ICE traffic within {} ms",
+                    ice_timeout.as_millis()
+                ));
+                continue;
+            }
             if !peer.open && now >= peer.created + open_timeout {
                 stats.reaped.fetch_add(1, Ordering::Relaxed);
                 peer.dead = Some(format!(
@@ -783,6 +839,7 @@ impl Driver {
         let _ = peer.link.events.send(PeerEvent::Closed {
             generation: peer.generation,
             reason,
+            unheard: !peer.heard,
         });
     }
 }

@@ -22,6 +22,11 @@ use crate::sim::ShardHandle;
 
 /// Offers closer together than this are refused (each one costs a DTLS handshake).
 pub(crate) const MIN_OFFER_INTERVAL: Duration = Duration::from_millis(500);
+/// Each answered offer whose peer never sent a datagram doubles the connection's offer
+/// interval, up to this; a peer that opens brings it back to [`MIN_OFFER_INTERVAL`]. A client
+/// that makes offers and never follows them up (or whose UDP is blocked) then holds a
+/// negotiating slot for a shrinking share of the time.
+pub(crate) const MAX_OFFER_INTERVAL: Duration = Duration::from_secs(60);
 /// Frames from the data channels queued for the task before new ones are dropped.
 const FRAME_QUEUE: usize = 64;
 
@@ -54,6 +59,8 @@ pub(crate) struct ConnRtc<'a> {
     activity: Arc<AtomicU64>,
     epoch: Instant,
     last_offer: Option<Instant>,
+    /// Offers closer together than this are refused.
+    offer_interval: Duration,
     stall: Duration,
     /// Peers that opened, and fallbacks after they did (for logs and tests).
     pub(crate) opened: u32,
@@ -89,6 +96,7 @@ impl<'a> ConnRtc<'a> {
             activity,
             epoch,
             last_offer: None,
+            offer_interval: MIN_OFFER_INTERVAL,
             stall: admission.limits.stall,
             opened: 0,
         }
@@ -115,9 +123,13 @@ impl<'a> ConnRtc<'a> {
         };
         match signal {
             Signal::Offer { sdp } => {
-                if self
-                    .last_offer
-                    .is_some_and(|t| now < t + MIN_OFFER_INTERVAL)
+                // One attempt at a time: an offer while one negotiates is refused, so a
+                // connection cannot keep a negotiating slot by re-offering before its peer is
+                // reaped.
+                if self.state == State::Negotiating
+                    || self
+                        .last_offer
+                        .is_some_and(|t| now < t + self.offer_interval)
                 {
                     handle
                         .stats
@@ -180,14 +192,22 @@ impl<'a> ConnRtc<'a> {
             PeerEvent::Open { generation } if generation == self.generation => {
                 self.state = State::Open;
                 self.opened += 1;
+                self.offer_interval = MIN_OFFER_INTERVAL;
                 self.last_rx = now;
                 Vec::new()
             }
             PeerEvent::Violation { .. } => Vec::new(),
-            PeerEvent::Closed { generation, reason } if generation == self.generation => {
+            PeerEvent::Closed {
+                generation,
+                reason,
+                unheard,
+            } if generation == self.generation => {
                 tracing::debug!(conn = self.conn, %reason, "webrtc peer gone; staying on the websocket");
                 if self.state == State::Idle {
                     return Vec::new();
+                }
+                if unheard && self.state == State::Negotiating {
+                    self.offer_interval = (self.offer_interval * 2).min(MAX_OFFER_INTERVAL);
                 }
                 self.state = State::Idle;
                 vec![Signal::Abandon]
