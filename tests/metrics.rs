@@ -110,7 +110,7 @@ async fn metrics_pass_promtool_and_match_status_json() {
         .expect("send");
     assert_eq!(
         close_code(&mut rude).await,
-        CloseCode::MALFORMED.websocket_code()
+        CloseCode::BAD_HANDSHAKE.websocket_code()
     );
     // Once the rooms are gone and no connection is open, only ticks move.
     within("the clients to be gone", async {
@@ -198,7 +198,7 @@ async fn metrics_pass_promtool_and_match_status_json() {
         .iter()
         .map(|c| (c[0].as_str().expect("name").to_owned(), u(&c[1])))
         .collect();
-    assert_eq!(closes.get("malformed"), Some(&1), "{closes:?}");
+    assert_eq!(closes.get("bad_handshake"), Some(&1), "{closes:?}");
     for code in CloseCode::ALL {
         let series = format!("tickwire_closes_total{{reason=\"{}\"}}", code.name());
         assert_eq!(
