@@ -24,7 +24,7 @@ use std::time::Instant;
 use ipnet::IpNet;
 
 use super::abuse::{Abuse, AbuseLog, AbuseReport};
-use super::admission::TokenBucket;
+use super::bucket::TokenBucket;
 use crate::config::Config;
 
 /// Most client addresses tracked at once; a new address past it is refused.

@@ -29,6 +29,7 @@
 
 pub(crate) mod abuse;
 pub(crate) mod admission;
+pub(crate) mod bucket;
 pub(crate) mod gate;
 pub(crate) mod http;
 pub(crate) mod metrics;

@@ -144,5 +144,5 @@ pub struct StatusReport {
     /// The WebRTC side, when on.
     pub webrtc: Option<WebRtcReport>,
     /// Connections refused and cut as abuse, per reason.
-    pub abuse: super::AbuseReport,
+    pub abuse: super::abuse::AbuseReport,
 }
