@@ -19,7 +19,8 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::harness::{
-    RawWs, close_code, connect, hello, next_snapshot, send, start, test_config, welcome, within,
+    RawWs, close_code, connect, hello, next_snapshot, send, start, start_with_player, test_config,
+    welcome, within,
 };
 
 /// A TCP connection to `addr` from the loopback address `from`.
@@ -161,10 +162,8 @@ async fn connections_per_address_and_unfinished_handshakes_are_capped_at_accept(
     let mut config = short_grace();
     config.max_connections_per_ip = 6;
     config.max_pending_handshakes_per_ip = 4;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     // Silent sockets: four are admitted and wait for their head, the rest are refused.
     let mut silent = Vec::new();
@@ -201,10 +200,8 @@ async fn a_connect_flood_from_one_address_is_rate_limited() {
     let mut config = short_grace();
     config.connection_rate_per_ip = 5;
     config.connection_burst_per_ip = 10;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     for _ in 0..50 {
         drop(tcp_from(addr, "127.0.0.4").await);
@@ -221,10 +218,8 @@ async fn a_connect_flood_from_one_address_is_rate_limited() {
 async fn unfinished_handshakes_are_capped_server_wide() {
     let mut config = short_grace();
     config.max_pending_handshakes = 8;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     let mut silent = Vec::new();
     for i in 0..8 {
@@ -336,10 +331,8 @@ async fn ping_and_byte_floods_are_cut_with_their_close_message() {
     config.client_byte_rate = 1024;
     config.client_byte_burst = 2048;
     config.max_message_size = 2048;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     async fn joined(addr: SocketAddr, from: &str) -> RawWs {
         let mut ws = ws_from(addr, from).await;
@@ -383,10 +376,8 @@ async fn ping_and_byte_floods_are_cut_with_their_close_message() {
 
 #[tokio::test]
 async fn the_handshake_is_a_hello_and_inputs_wait_for_the_welcome() {
-    let ts = start(short_grace()).await;
+    let (ts, mut player) = start_with_player(short_grace()).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
     let bad_handshake = CloseCode::BAD_HANDSHAKE.websocket_code();
 
     // An input as the first frame, a control frame that is not a hello, and text.
@@ -439,10 +430,8 @@ fn resume_hello(room: &str, token: [u8; 16]) -> Vec<u8> {
 
 #[tokio::test]
 async fn resume_tokens_are_single_use_rotated_and_unknown_ones_fail() {
-    let ts = start(short_grace()).await;
+    let (ts, mut player) = start_with_player(short_grace()).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
     let first = player.welcome().expect("welcome").resume_token;
 
     // A resume gets a fresh token; the one it used is spent.
@@ -503,10 +492,8 @@ async fn resume_tokens_are_single_use_rotated_and_unknown_ones_fail() {
 
 #[tokio::test]
 async fn guessing_resume_tokens_is_rate_limited_per_address() {
-    let ts = start(short_grace()).await;
+    let (ts, mut player) = start_with_player(short_grace()).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     let resume_failed = CloseCode::RESUME_FAILED.websocket_code();
     let rate_limited = CloseCode::RATE_LIMITED.websocket_code();
@@ -568,10 +555,8 @@ async fn offers_without_ice_do_not_keep_a_real_client_from_upgrading() {
     let mut config = short_grace();
     config.webrtc_max_pending = 8;
     config.webrtc_max_pending_per_ip = 2;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
 
     // A real offer, made by the client's offerer, whose peer is never driven.
     let (_never_driven, sdp, _) = RtcClientPeer::offer([127, 0, 0, 1].into(), None)

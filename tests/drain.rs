@@ -7,7 +7,7 @@ use tickwire_protocol::CloseCode;
 
 use crate::harness::{
     PATIENCE, close_code, connect, http_get, next_snapshot, raw, snapshots_until_closed, start,
-    test_config, within,
+    start_with_player, test_config, within,
 };
 
 #[tokio::test]
@@ -87,9 +87,7 @@ async fn a_drain_ends_when_the_last_player_leaves() {
     let mut config = test_config();
     // Far longer than the test may take: only the player leaving ends this drain.
     config.drain_timeout_ms = 10 * PATIENCE.as_millis() as u64;
-    let ts = start(config).await;
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
+    let (ts, mut player) = start_with_player(config).await;
     ts.server.drain();
     next_snapshot(&mut player).await;
     assert!(!ts.server.is_empty());

@@ -249,3 +249,12 @@ pub(crate) async fn welcome(ws: &mut RawWs) -> tickwire_protocol::message::Welco
     })
     .await
 }
+
+/// A server with `config` and one player in the arena room, already receiving snapshots: the
+/// legitimate client most tests keep alongside what they do.
+pub(crate) async fn start_with_player(config: Config) -> (TestServer, Client) {
+    let ts = start(config).await;
+    let mut player = connect(&ts.url, "arena").await;
+    next_snapshot(&mut player).await;
+    (ts, player)
+}

@@ -4,7 +4,9 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{PATIENCE, connect, next_snapshot, start, test_config, within};
+use crate::harness::{
+    PATIENCE, connect, next_snapshot, start, start_with_player, test_config, within,
+};
 
 /// Heads that never complete: cut HTTP (CRLF and LF-only), a TLS ClientHello, an SSH banner.
 const UNFINISHED: [&[u8]; 4] = [
@@ -39,10 +41,8 @@ async fn a_head_cut_by_a_hang_up_ends_its_connection_at_once() {
     // A deadline far longer than the test: only the hang-up can end these connections.
     let mut config = test_config();
     config.handshake_timeout_ms = 10 * PATIENCE.as_millis() as u64;
-    let ts = start(config).await;
+    let (ts, mut player) = start_with_player(config).await;
     let addr = ts.server.local_addr();
-    let mut player = connect(&ts.url, "arena").await;
-    next_snapshot(&mut player).await;
     let baseline = ts.server.report().tcp_open;
     assert_eq!(baseline, 1, "the player's connection");
 
