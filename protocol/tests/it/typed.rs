@@ -288,14 +288,20 @@ fn within(what: &str, a: f32, b: f32, tolerance: f32) -> Result<(), TestCaseErro
     Ok(())
 }
 
+fn within_all(what: &str, a: &[f32], b: &[f32], tolerance: f32) -> Result<(), TestCaseError> {
+    a.iter()
+        .zip(b)
+        .try_for_each(|(&a, &b)| within(what, a, b, tolerance))
+}
+
 fn assert_ship_close(kind: &KindLayout, a: &Ship, b: &Ship) -> Result<(), TestCaseError> {
     let tol = |i: usize| kind.fields[i].tolerance();
     within("heat", a.heat, b.heat, tol(0))?;
     prop_assert_eq!(a.hp, b.hp);
     prop_assert_eq!(a.alive, b.alive);
     prop_assert_eq!(a.team, b.team);
-    prop_assert!((a.pos - b.pos).abs().max_element() <= tol(4), "pos");
-    prop_assert!((a.vel - b.vel).abs().max_element() <= tol(5), "vel");
+    within_all("pos", &a.pos.to_array(), &b.pos.to_array(), tol(4))?;
+    within_all("vel", &a.vel.to_array(), &b.vel.to_array(), tol(5))?;
     // q and -q are the same rotation.
     let q = a.rot.normalize();
     let q = if q.dot(b.rot) < 0.0 { -q } else { q };
@@ -385,7 +391,7 @@ proptest! {
             prop_assert_eq!(kind, 1);
             let got = Rock::read_words(&layout.kinds[1], w).unwrap();
             let tol = |i: usize| layout.kinds[1].fields[i].tolerance();
-            prop_assert!((got.pos - r.pos).abs().max_element() <= tol(0));
+            within_all("pos", &got.pos.to_array(), &r.pos.to_array(), tol(0))?;
             prop_assert_eq!(got.size, r.size);
             prop_assert_eq!(got.fixed, 7);
             within("spin", got.spin, r.spin, tol(3))?;
