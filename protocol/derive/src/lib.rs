@@ -368,11 +368,8 @@ struct FieldCode {
     checks: TokenStream2,
 }
 
-fn type_label(kind: Kind, ty: &Type) -> String {
-    match kind {
-        Kind::Enum => "enum".to_owned(),
-        _ => quote!(#ty).to_string().replace(' ', ""),
-    }
+fn type_label(ty: &Type) -> String {
+    quote!(#ty).to_string().replace(' ', "")
 }
 
 fn field_code(
@@ -382,9 +379,12 @@ fn field_code(
     kind: Kind,
     a: &FieldAttrs,
 ) -> syn::Result<FieldCode> {
-    let label = type_label(kind, ty);
+    let label = type_label(ty);
     let misplaced = |span: Span, key: &str| {
-        syn::Error::new(span, format!("`{key}` does not apply to a `{label}` field"))
+        syn::Error::new(
+            span,
+            format!("`{key}` does not apply to a field of type `{label}`"),
+        )
     };
     let ty_span = ty.span();
     // Keys every type refuses unless listed as its own below.
@@ -475,8 +475,8 @@ fn field_code(
                     return Err(syn::Error::new(
                         ty_span,
                         format!(
-                            "a `{label}` field needs #[tw(range(min, max))]{}: the wire carries \
-                             at most 2^32 values",
+                            "a field of type `{label}` needs #[tw(range(min, max))]{}: the wire \
+                             carries at most 2^32 values",
                             if signed { "" } else { " or #[tw(bits = n)]" }
                         ),
                     ));
