@@ -257,7 +257,10 @@ mod tests {
         assert_eq!(typed.protocol_hash(), built.protocol_hash());
         let layout = Layout::new(&typed).unwrap();
         assert_eq!(layout.kinds[usize::from(PLAYER)].field("pos"), Some(POS));
-        assert_eq!(layout.kinds[usize::from(PLAYER)].field("heading"), Some(HEADING));
+        assert_eq!(
+            layout.kinds[usize::from(PLAYER)].field("heading"),
+            Some(HEADING)
+        );
         assert_eq!(layout.kinds[usize::from(PLAYER)].field("hp"), Some(HP));
         assert_eq!(layout.room.field("players"), Some(PLAYERS));
         assert_eq!(layout.input.field("dx"), Some(DX));
@@ -311,7 +314,14 @@ mod tests {
         assert_eq!(positions, index_positions);
         let encode = |s: &Snapshot| {
             let mut out = Vec::new();
-            encode_snapshot(&layout, s, None, None, &mut EncodeScratch::default(), &mut out);
+            encode_snapshot(
+                &layout,
+                s,
+                None,
+                None,
+                &mut EncodeScratch::default(),
+                &mut out,
+            );
             out
         };
         assert_eq!(encode(&typed), encode(&indexed));

@@ -138,7 +138,10 @@ pub trait FieldValue: Sized {
 
 /// The fields of `layout` when it has the shape of `T` (as many fields, and `words` long
 /// enough), else [`ValueError::WrongType`].
-pub fn fields_of<T: Fields>(layout: &KindLayout, words: usize) -> Result<&[FieldLayout], ValueError> {
+pub fn fields_of<T: Fields>(
+    layout: &KindLayout,
+    words: usize,
+) -> Result<&[FieldLayout], ValueError> {
     if layout.fields.len() != T::FIELDS || words < layout.words {
         return Err(ValueError::WrongType);
     }

@@ -456,11 +456,15 @@ fn field_code(
                 (Some((_, min, max)), None) => {
                     let msg = format!("the range of `{name}` does not fit its type `{label}`");
                     checks = quote_spanned! {ty_span=>
-                        const _: () = ::core::assert!(
-                            (#min) as i128 >= <#ty>::MIN as i128
-                                && (#max) as i128 <= <#ty>::MAX as i128,
-                            #msg
-                        );
+                        const _: () = {
+                            const MIN: i64 = #min;
+                            const MAX: i64 = #max;
+                            ::core::assert!(
+                                MIN as i128 >= <#ty>::MIN as i128
+                                    && MAX as i128 <= <#ty>::MAX as i128,
+                                #msg
+                            );
+                        };
                     };
                     quote!(.int(#name, #min, #max) #delta)
                 }
@@ -614,10 +618,10 @@ fn expand_struct_inner(input: &DeriveInput, role: Role) -> syn::Result<TokenStre
         push_err(
             &mut errors,
             syn::Error::new_spanned(
-            ident,
-            "an entity needs one `Vec2` or `Vec3` field marked #[tw(position)]: where it is \
+                ident,
+                "an entity needs one `Vec2` or `Vec3` field marked #[tw(position)]: where it is \
              for interest management",
-        ),
+            ),
         );
     }
     if let Some(e) = errors {

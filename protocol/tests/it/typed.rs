@@ -164,7 +164,14 @@ fn ship() -> Ship {
 
 fn encode(layout: &Layout, s: &Snapshot) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_snapshot(layout, s, None, None, &mut EncodeScratch::default(), &mut out);
+    encode_snapshot(
+        layout,
+        s,
+        None,
+        None,
+        &mut EncodeScratch::default(),
+        &mut out,
+    );
     out
 }
 
@@ -229,7 +236,10 @@ fn out_of_range_values_are_clamped_and_counted() {
     assert_eq!(back.heat, 10.0);
     assert_eq!(back.hp, -5);
     assert_eq!(back.vel.y, 50.0);
-    assert_eq!(back.name, "éééééé", "cut at the last character boundary within 12 bytes");
+    assert_eq!(
+        back.name, "éééééé",
+        "cut at the last character boundary within 12 bytes"
+    );
 
     let input = &layout.input;
     let mut w = vec![0; input.words];
@@ -337,17 +347,12 @@ fn any_ship() -> impl Strategy<Value = Ship> {
 }
 
 fn any_rock() -> impl Strategy<Value = Rock> {
-    (
-        (0.0f32..=4000.0, 0.0f32..=4000.0),
-        0u8..8,
-        -1.0f32..=1.0,
-    )
-        .prop_map(|(pos, size, spin)| Rock {
-            pos: Vec2::new(pos.0, pos.1),
-            size,
-            fixed: 7,
-            spin,
-        })
+    ((0.0f32..=4000.0, 0.0f32..=4000.0), 0u8..8, -1.0f32..=1.0).prop_map(|(pos, size, spin)| Rock {
+        pos: Vec2::new(pos.0, pos.1),
+        size,
+        fixed: 7,
+        spin,
+    })
 }
 
 proptest! {
