@@ -5,9 +5,17 @@
 //! inputs; the game never sees sockets, clocks or transports. Time is an argument
 //! ([`StepContext::tick`], [`StepContext::dt`]), so a game can be stepped faster than real time
 //! in tests.
+//!
+//! A game declares its types with the derives of [`crate::typed`] and reads and writes them
+//! whole: [`PlayerInput::value`] decodes an input, [`WorldWriter::write_room`] and
+//! [`WorldWriter::write_entity`] store the room and an entity (its interest position taken from
+//! its `#[tw(position)]` field). The field-index API ([`PlayerInput::field`],
+//! [`WorldWriter::room`], [`WorldWriter::entity`]) stays for run-time schemas built with
+//! [`Schema::builder`].
 
 use glam::{Quat, Vec2, Vec3};
 use tickwire_protocol::snapshot::OrderError;
+use tickwire_protocol::typed::{Entity, Input, RoomState};
 use tickwire_protocol::{EntityId, FieldLayout, KindLayout, Layout, Schema, Snapshot, ValueError};
 
 /// A client's id, unique on this server for its session (kept across resumes).
@@ -68,6 +76,12 @@ pub struct PlayerInput<'a> {
 }
 
 impl<'a> PlayerInput<'a> {
+    /// Decodes the input as `T`, the schema's input type. An error means `T` is not the type
+    /// the schema's input was declared with.
+    pub fn value<T: Input>(&self) -> Result<T, ValueError> {
+        T::read_words(self.layout, self.words)
+    }
+
     /// Reads input field `i` (in schema order) through its typed getters.
     pub fn field(&self, i: usize) -> FieldRef<'a> {
         FieldRef {
@@ -133,6 +147,41 @@ impl WorldWriter<'_> {
             layout: &self.layout.kinds[usize::from(kind)],
             words,
         })
+    }
+}
+
+/// Why [`WorldWriter::write_entity`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The schema has no entity kind of this name.
+    #[error("the schema has no entity kind `{0}`")]
+    UnknownKind(&'static str),
+    /// The entity's id is not above the previous one's.
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// A value has no quantized form, or the kind's fields are not the type's.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+}
+
+impl WorldWriter<'_> {
+    /// Stores the room state. Returns how many fields were clamped to their range.
+    pub fn write_room<R: RoomState>(&mut self, room: &R) -> Result<u32, ValueError> {
+        room.write_words(&self.layout.room, self.snapshot.room_mut())
+    }
+
+    /// Adds entity `id` of kind `E` at its `#[tw(position)]`. Ids must increase from call to
+    /// call. Returns how many fields were clamped to their range. On a value error the entity
+    /// is already added, with the fields before the bad one written.
+    pub fn write_entity<E: Entity>(&mut self, id: EntityId, entity: &E) -> Result<u32, WriteError> {
+        let kind = self
+            .layout
+            .kind_id(E::NAME)
+            .ok_or(WriteError::UnknownKind(E::NAME))?;
+        let layout = &self.layout.kinds[usize::from(kind)];
+        let words = self.snapshot.push(self.layout, id, kind)?;
+        self.positions.push(entity.position());
+        Ok(entity.write_words(layout, words)?)
     }
 }
 

@@ -21,7 +21,9 @@
 //! - [`server`] starts all of them and owns the drain and shutdown.
 //!
 //! The rest:
-//! - [`game`]: the trait a game implements; [`arena`] is the demo game.
+//! - [`game`]: the trait a game implements, over types declared with the derives of
+//!   [`typed`] (re-exported here with [`glam`] and the schema types, so a game needs only this
+//!   crate); [`arena`] is the demo game.
 //! - [`config`]: the one config struct, from TOML, `TICKWIRE_*` variables and flags
 //!   ([`cli`]).
 //! - `client` (cargo feature `client`, on by default): the Rust client side (client, WebRTC
@@ -31,6 +33,9 @@
 //! The wire protocol lives in the `tickwire-protocol` crate.
 
 #![warn(missing_docs)]
+
+// The derives name this crate by its absolute path, also from inside it.
+extern crate self as tickwire;
 
 pub mod arena;
 pub mod cli;
@@ -42,6 +47,15 @@ pub mod sim;
 
 pub use config::Config;
 pub use server::Server;
+
+/// The wire protocol crate, `tickwire-protocol`.
+pub use tickwire_protocol as protocol;
+/// The math types of field values (`Vec2`, `Vec3`, `Quat`).
+pub use tickwire_protocol::glam;
+/// Typed declarations: the derives and traits of entity kinds, room state, inputs and enums.
+pub use tickwire_protocol::typed;
+pub use tickwire_protocol::typed::{Entity, FieldEnum, Input, RoomState};
+pub use tickwire_protocol::{EntityId, Schema};
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -25,6 +25,9 @@
 //! - [`clock`]: the client's estimate of the server tick and the round-trip time.
 //! - `gen_ts` (feature `typescript`): the TypeScript SDK's generated files (types, ids, codec
 //!   tables, hash).
+//! - [`typed`]: entity kinds, room state and input declared as Rust types with derives
+//!   (`tickwire-derive`), giving the same schema IR as the builder, and their typed encoding
+//!   into a layout's words.
 //! - `testkit` (feature `testkit`): fixtures for this crate's tests, benches and fuzz targets;
 //!   not part of the stable API.
 //!
@@ -42,6 +45,7 @@
 //! input     ──▶ bits, codec, layout, message, error
 //! session   ──▶ codec, input, layout, message, schema, snapshot, clock, error
 //! gen_ts    ──▶ layout, schema, error
+//! typed     ──▶ layout, schema, error
 //! testkit   ──▶ codec, input, layout, message, schema, snapshot, error
 //! ```
 //!
@@ -67,6 +71,9 @@ pub mod session;
 pub mod snapshot;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod typed;
+
+pub use glam;
 
 pub use codec::views;
 pub use codec::views::{DeltaCache, View, encode_view_snapshot};

@@ -462,6 +462,11 @@ impl FieldsBuilder {
         self.push(name, FieldType::Str { max_len })
     }
 
+    /// The fields declared, in order.
+    pub fn into_fields(self) -> Vec<FieldDef> {
+        self.fields
+    }
+
     /// Sets the delta width of the field declared last (0 turns delta coding off).
     pub fn delta_bits(mut self, bits: u8) -> Self {
         if let Some(last) = self.fields.last_mut() {

@@ -8,5 +8,6 @@ mod random_sessions;
 mod rng;
 mod session;
 mod sim;
+mod typed;
 mod util;
 mod views;
