@@ -30,7 +30,9 @@ async fn one_room(url: &str, room: String) -> Result<(), String> {
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let url = args.next().expect("usage: rooms_churn URL [ROOMS [CONCURRENT]]");
+    let url = args
+        .next()
+        .expect("usage: rooms_churn URL [ROOMS [CONCURRENT]]");
     let rooms: usize = args.next().map_or(40_000, |a| a.parse().expect("ROOMS"));
     let concurrent: usize = args.next().map_or(64, |a| a.parse().expect("CONCURRENT"));
     let runtime = tokio::runtime::Builder::new_current_thread()
