@@ -9,9 +9,9 @@
 # under another malloc (LD_PRELOAD; e.g. the system's libjemalloc with
 # MALLOC_CONF=background_thread:true); TICKWIRE_BIN=PATH runs that server binary.
 #
-# One 2-core machine, 40,000 rooms (RSS before / peak / after, MiB): glibc 12 / 738 / 738;
+# One 2-core machine, 40,000 rooms (RSS before / peak / after, MiB): glibc 12 / 721 / 721;
 # glibc with GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072
-# 12 / 680 / 669; jemalloc preloaded with MALLOC_CONF=background_thread:true 14 / 690 / 86.
+# 12 / 664 / 654; jemalloc preloaded with MALLOC_CONF=background_thread:true 14 / 674 / 84.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
