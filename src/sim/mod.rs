@@ -12,6 +12,11 @@
 //!   schedule ([`TickClock`]). Large rooms borrow short-lived encode threads within a tick.
 //! - `room`: one game, its members and parked sessions, and the per-client snapshots;
 //!   [`LocalRoom`] is the same room without a network, for benches and tests.
+//!
+//! What a shard holds is bounded: its share of `max_rooms` and `max_parked_sessions` (the
+//! oldest parked session goes first), members and parked sessions together within
+//! `max_clients_per_room`, rooms with nobody connected paused after `empty_room_grace_ms`,
+//! and a client that acknowledges nothing sent every 8th snapshot, then closed.
 //! - [`outbox`]: what a shard hands a connection, and the one wake-up per tick
 //!   ([`outbox::WakeBatch`]) that the network side runs.
 //! - [`interest`]: the spatial grid behind `--view-radius`.
