@@ -22,7 +22,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::config::{Config, ConfigError, LogFormat};
+use crate::config::{Config, ConfigError, LogFormat, RoomCreation};
 use crate::game::GameFactory;
 use crate::server::{Server, ServerError};
 
@@ -376,6 +376,31 @@ struct ConfigFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     client_byte_burst: Option<u32>,
+    /// Most sessions parked on the server (waiting for a resume); the oldest go first. Default
+    /// 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_parked_sessions: Option<usize>,
+    /// How long a room with nobody connected keeps ticking, in ms. Default 5,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    empty_room_grace_ms: Option<u64>,
+    /// Most rooms on the server. Default 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    max_rooms: Option<usize>,
+    /// Who may open rooms: `any` (default) or `server` (only those in `--rooms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_enum)]
+    room_creation: Option<RoomCreation>,
+    /// Rooms opened at start (comma-separated names). Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_delimiter = ',')]
+    rooms: Option<Vec<String>>,
+    /// A client that acknowledges no snapshot for this long is closed, in ms. Default 10,000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    no_ack_timeout_ms: Option<u64>,
 }
 
 fn init_logs(format: LogFormat) {
@@ -805,6 +830,48 @@ mod tests {
                 "70002",
                 "70003",
                 [json!(70001), json!(70002), json!(70003)],
+            ),
+            (
+                "max_parked_sessions",
+                "31",
+                "32",
+                "33",
+                [json!(31), json!(32), json!(33)],
+            ),
+            (
+                "empty_room_grace_ms",
+                "1401",
+                "1402",
+                "1403",
+                [json!(1401), json!(1402), json!(1403)],
+            ),
+            (
+                "max_rooms",
+                "41",
+                "42",
+                "43",
+                [json!(41), json!(42), json!(43)],
+            ),
+            (
+                "room_creation",
+                "\"server\"",
+                "any",
+                "server",
+                [json!("server"), json!("any"), json!("server")],
+            ),
+            (
+                "rooms",
+                "[\"a\"]",
+                "[\"b\"]",
+                "c,d",
+                [json!(["a"]), json!(["b"]), json!(["c", "d"])],
+            ),
+            (
+                "no_ack_timeout_ms",
+                "1501",
+                "1502",
+                "1503",
+                [json!(1501), json!(1502), json!(1503)],
             ),
         ]
     }

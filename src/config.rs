@@ -31,6 +31,23 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who may open a room that does not exist yet.
+///
+/// The place for a policy that reads the client's identity (a room claim in its auth token) is
+/// another variant here, decided where [`RoomCreation::Any`] and [`RoomCreation::Server`] are:
+/// the shard's join, which sees the hello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomCreation {
+    /// A hello naming a room that does not exist opens it.
+    #[default]
+    Any,
+    /// Only the rooms the server opens itself exist (`rooms`, opened at start and kept while
+    /// the server runs); a hello naming another is refused with `bad_handshake`, "no such
+    /// room".
+    Server,
+}
+
 /// Everything the server can be told. Durations are in milliseconds, sizes in bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -179,6 +196,31 @@ pub struct Config {
     /// Bytes a client may send in a burst above `client_byte_rate`; at least
     /// `max_message_size`. Default 262,144: a few largest messages (signaling SDP) at once.
     pub client_byte_burst: u32,
+    /// Most sessions parked on the server (clients whose connection dropped, kept for a
+    /// resume within `resume_grace_ms`). Default 10,000, the default `max_connections`: a
+    /// parked session holds its player and its snapshot history, like a connected one, and
+    /// reconnect churn must not grow them without bound. The bound is split evenly over the
+    /// shards; a shard over its share drops its oldest parked session first.
+    pub max_parked_sessions: usize,
+    /// A room with nobody connected (only parked sessions) keeps ticking this long, in ms, then
+    /// stops until a client joins or resumes; it is removed when its last parked session
+    /// expires. Default 5,000: a short drop finds the game as it went on, while rooms
+    /// abandoned by dropped clients cost nothing for the rest of `resume_grace_ms`.
+    pub empty_room_grace_ms: u64,
+    /// Most rooms on the server. Default 10,000. Split evenly over the shards; a hello that
+    /// would open one more is refused with `server_full`.
+    pub max_rooms: usize,
+    /// Who may open rooms: `any` (default: a hello naming a new room opens it) or `server`
+    /// (only the rooms listed in `rooms`).
+    pub room_creation: RoomCreation,
+    /// Rooms opened at start and kept while the server runs (they do not tick while nobody is
+    /// in them). Default none. With `room_creation = "server"` they are the only rooms.
+    pub rooms: Vec<String>,
+    /// A client that acknowledges no snapshot for this long is closed with `slow_consumer`, in
+    /// ms. Default 10,000. Counted from its first snapshot, or its last acknowledgement; after
+    /// `history` ticks without one it already gets a snapshot only every 8th tick (a full one,
+    /// since it holds no baseline), and acking brings back every tick.
+    pub no_ack_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -229,6 +271,12 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             client_byte_rate: 64 * 1024,
             client_byte_burst: 256 * 1024,
+            max_parked_sessions: 10_000,
+            empty_room_grace_ms: 5_000,
+            max_rooms: 10_000,
+            room_creation: RoomCreation::Any,
+            rooms: Vec::new(),
+            no_ack_timeout_ms: 10_000,
         }
     }
 }
@@ -417,6 +465,19 @@ impl Config {
                 "allowed_origins",
                 "each entry is `*` or an origin like `https://game.example` (optionally `:*`)",
             );
+        }
+        if self.max_rooms == 0 || self.no_ack_timeout_ms == 0 {
+            return bad(
+                "max_rooms",
+                "max_rooms and no_ack_timeout_ms must be positive",
+            );
+        }
+        if self
+            .rooms
+            .iter()
+            .any(|r| r.is_empty() || r.len() > tickwire_protocol::message::MAX_ROOM_NAME_LEN)
+        {
+            return bad("rooms", "each room name is 1 to 64 bytes");
         }
         if self.reliable_queue == 0 || self.inbound_queue == 0 {
             return bad("reliable_queue", "queues must hold at least one frame");

@@ -8,5 +8,6 @@ mod http;
 mod metrics;
 mod play;
 mod relay;
+mod rooms;
 mod server;
 mod webrtc;

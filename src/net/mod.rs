@@ -76,12 +76,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The shard hosting `room`.
     pub(crate) fn shard_for(&self, room: &str) -> &ShardHandle {
-        // FNV-1a: stable across runs, so a room is always on the same shard.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in room.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        &self.shards[(h % self.shards.len() as u64) as usize]
+        &self.shards[crate::sim::shard_of(room, self.shards.len())]
     }
 
     /// A reading of every counter.

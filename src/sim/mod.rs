@@ -12,6 +12,11 @@
 //!   schedule ([`TickClock`]). Large rooms borrow short-lived encode threads within a tick.
 //! - `room`: one game, its members and parked sessions, and the per-client snapshots;
 //!   [`LocalRoom`] is the same room without a network, for benches and tests.
+//!
+//! What a shard holds is bounded: its share of `max_rooms` and `max_parked_sessions` (the
+//! oldest parked session goes first), members and parked sessions together within
+//! `max_clients_per_room`, rooms with nobody connected paused after `empty_room_grace_ms`,
+//! and a client that acknowledges nothing sent every 8th snapshot, then closed.
 //! - [`outbox`]: what a shard hands a connection, and the one wake-up per tick
 //!   ([`outbox::WakeBatch`]) that the network side runs.
 //! - [`interest`]: the spatial grid behind `--view-radius`.
@@ -41,6 +46,16 @@ pub type ConnId = u64;
 /// A map keyed by ids the server hands out itself (connections, rooms), which no peer chooses:
 /// a multiply-based hash instead of SipHash on every inbound frame.
 pub(crate) type IdMap<K, V> = rustc_hash::FxHashMap<K, V>;
+
+/// The shard (of `shards`) that hosts the room named `room`.
+pub(crate) fn shard_of(room: &str, shards: usize) -> usize {
+    // FNV-1a: stable across runs, so a room is always on the same shard.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in room.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % shards.max(1) as u64) as usize
+}
 
 /// The deadline schedule every shard follows: tick `n` starts at `t0 + n · period`.
 #[derive(Debug, Clone, Copy)]

@@ -32,6 +32,63 @@ pub(crate) struct Member {
     pub(crate) token: ResumeToken,
     pub(crate) session: ServerSession,
     pub(crate) outbox: Arc<Outbox>,
+    /// The newest acknowledgement seen, and the tick since which none newer came (`None`
+    /// until the client's first snapshot is written: it cannot ack before that).
+    pub(crate) last_ack: Option<u32>,
+    pub(crate) quiet_since: Option<u32>,
+}
+
+impl Member {
+    pub(crate) fn new(
+        client: ClientId,
+        player: Option<EntityId>,
+        token: ResumeToken,
+        session: ServerSession,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        Self {
+            client,
+            player,
+            token,
+            last_ack: session.acked(),
+            quiet_since: None,
+            session,
+            outbox,
+        }
+    }
+}
+
+/// What a room does with clients that acknowledge no snapshot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoAckPolicy {
+    /// Ticks without an acknowledgement after which only every `every`-th tick's snapshot is
+    /// sent. The `history`: by then the client holds no baseline the server still has, so
+    /// each snapshot it gets is full.
+    pub(crate) backoff_after: u32,
+    pub(crate) every: u32,
+    /// Ticks without an acknowledgement after which the client is closed.
+    pub(crate) close_after: u32,
+    /// The same in ms (`no_ack_timeout_ms`), for the close message.
+    pub(crate) close_after_ms: u64,
+}
+
+impl NoAckPolicy {
+    /// Snapshots a client that stopped acking still gets: one every this many ticks.
+    pub(crate) const EVERY: u32 = 8;
+
+    pub(crate) fn new(config: &crate::Config) -> Self {
+        let close_after = config
+            .no_ack_timeout_ms
+            .saturating_mul(u64::from(config.tick_rate))
+            .div_ceil(1000)
+            .min(u64::from(u32::MAX)) as u32;
+        Self {
+            backoff_after: config.history as u32,
+            every: Self::EVERY,
+            close_after: close_after.max(1),
+            close_after_ms: config.no_ack_timeout_ms,
+        }
+    }
 }
 
 /// The connected clients of a room: a dense vector (ticked in parallel chunks) with an index
@@ -95,6 +152,8 @@ struct Views<'a> {
     positions: &'a [Vec2],
     grid: Option<(&'a SpatialGrid, f32)>,
     stats: &'a ShardStats,
+    tick: u32,
+    no_ack: NoAckPolicy,
 }
 
 /// Per-thread buffers for writing snapshots.
@@ -120,7 +179,31 @@ fn write_snapshots(
 ) {
     let (mut bytes, mut full, mut delta, mut superseded) = (0, 0, 0, 0);
     let mut sizes = [0u64; 17];
+    let mut withheld = 0;
     for ((conn, m), center) in chunk.iter_mut().zip(centers) {
+        let acked = m.session.acked();
+        if acked != m.last_ack {
+            m.last_ack = acked;
+            m.quiet_since = Some(v.tick);
+        }
+        let quiet = v.tick.wrapping_sub(*m.quiet_since.get_or_insert(v.tick));
+        if quiet >= v.no_ack.close_after {
+            w.closing.push((
+                *conn,
+                CloseReason::new(
+                    CloseCode::SLOW_CONSUMER,
+                    format!(
+                        "no snapshot acknowledged for {} ms",
+                        v.no_ack.close_after_ms
+                    ),
+                ),
+            ));
+            continue;
+        }
+        if quiet >= v.no_ack.backoff_after && quiet % v.no_ack.every != 0 {
+            withheld += 1;
+            continue;
+        }
         let before = m.session.stats();
         match (v.grid, center) {
             (Some((grid, radius)), Some(c)) => {
@@ -160,6 +243,9 @@ fn write_snapshots(
     v.stats.full_snapshots.fetch_add(full, Ordering::Relaxed);
     v.stats.delta_snapshots.fetch_add(delta, Ordering::Relaxed);
     v.stats.superseded.fetch_add(superseded, Ordering::Relaxed);
+    v.stats
+        .snapshots_withheld
+        .fetch_add(withheld, Ordering::Relaxed);
 }
 
 /// A client whose connection dropped, kept for a resume until `expires_tick`.
@@ -169,6 +255,8 @@ pub(crate) struct Parked {
     pub(crate) player: Option<EntityId>,
     pub(crate) repl: Replication,
     pub(crate) expires_tick: u32,
+    /// Order of parking on the shard: the lowest is the oldest.
+    pub(crate) seq: u64,
 }
 
 /// One game instance and everyone in it.
@@ -178,6 +266,11 @@ pub(crate) struct Room {
     layout: Arc<Layout>,
     pub(crate) members: Members,
     pub(crate) parked: HashMap<ResumeToken, Parked>,
+    /// Opened by the server (`rooms`): kept while nobody is in it.
+    pub(crate) permanent: bool,
+    /// The first tick that found nobody connected, while that lasts.
+    empty_since: Option<u32>,
+    no_ack: NoAckPolicy,
     /// This tick's world and the ones before it, as long as a client may hold a view of them.
     worlds: SnapshotHistory,
     /// This tick's entity pieces for view snapshots.
@@ -209,6 +302,7 @@ impl Room {
         view_radius: Option<f32>,
         encode_threads: usize,
         history: usize,
+        no_ack: NoAckPolicy,
     ) -> Self {
         Self {
             name,
@@ -216,6 +310,9 @@ impl Room {
             layout,
             members: Members::default(),
             parked: HashMap::new(),
+            permanent: false,
+            empty_since: None,
+            no_ack,
             // Views in a client's history name worlds of its last `history` ticks.
             worlds: SnapshotHistory::new(history + 2),
             cache: DeltaCache::default(),
@@ -236,8 +333,42 @@ impl Room {
         self.game.as_mut()
     }
 
+    /// Whether the room can go: nobody connected or parked, and not one the server keeps.
     pub(crate) fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.parked.is_empty()
+        self.members.is_empty() && self.parked.is_empty() && !self.permanent
+    }
+
+    /// Whether the room ticks at `tick`: it does while someone is connected, and for
+    /// `grace_ticks` after the last one left. A paused game resumes where it stopped; a
+    /// client resuming meanwhile gets a delta against its acknowledged baseline, which the
+    /// pause did not move out of its history.
+    pub(crate) fn is_live(&mut self, tick: u32, grace_ticks: u32) -> bool {
+        if !self.members.is_empty() {
+            self.empty_since = None;
+            return true;
+        }
+        let since = *self.empty_since.get_or_insert(tick);
+        tick.wrapping_sub(since) < grace_ticks
+    }
+
+    /// Everyone in the room, connected or parked: what `max_clients_per_room` bounds.
+    pub(crate) fn occupants(&self) -> usize {
+        self.members.len() + self.parked.len()
+    }
+
+    /// The token of the session parked longest.
+    pub(crate) fn oldest_parked(&self) -> Option<ResumeToken> {
+        self.parked
+            .iter()
+            .min_by_key(|(_, p)| p.seq)
+            .map(|(t, _)| *t)
+    }
+
+    /// Drops a parked session before its grace ended; returns its order on the shard.
+    pub(crate) fn drop_parked(&mut self, token: &ResumeToken) -> Option<u64> {
+        let p = self.parked.remove(token)?;
+        self.game.leave(p.client);
+        Some(p.seq)
     }
 
     /// Runs one tick: inputs, step, world, and a snapshot for each member. The outboxes that got
@@ -332,6 +463,8 @@ impl Room {
             positions: &self.positions,
             grid: self.grid.as_ref().map(|(g, r)| (g, *r)),
             stats,
+            tick,
+            no_ack: self.no_ack,
         };
         let threads = if self.members.len() >= PARALLEL_MIN_CLIENTS {
             self.workers.len()
@@ -393,12 +526,20 @@ impl Room {
         }
     }
 
-    /// Parks a member whose transport dropped, for `grace_ticks`.
-    pub(crate) fn park(&mut self, conn: ConnId, now_tick: u32, grace_ticks: u32) {
-        if let Some(mut m) = self.members.remove(&conn) {
+    /// Parks a member whose transport dropped, for `grace_ticks`, as the shard's `seq`-th;
+    /// returns its token when it was parked (not dropped).
+    pub(crate) fn park(
+        &mut self,
+        conn: ConnId,
+        now_tick: u32,
+        grace_ticks: u32,
+        seq: u64,
+    ) -> Option<ResumeToken> {
+        let mut m = self.members.remove(&conn)?;
+        {
             if grace_ticks == 0 || m.session.is_closed() {
                 self.game.leave(m.client);
-                return;
+                return None;
             }
             let mut repl = m.session.take_replication();
             // The worlds its views point into move on while it is away: keep copies.
@@ -408,18 +549,22 @@ impl Room {
                 player: m.player,
                 repl,
                 expires_tick: now_tick.saturating_add(grace_ticks),
+                seq,
             };
             self.parked.insert(m.token, parked);
+            Some(m.token)
         }
     }
 
-    /// Drops parked clients whose grace period ended.
-    pub(crate) fn expire_parked(&mut self, tick: u32) {
+    /// Drops parked clients whose grace period ended, adding their order on the shard to
+    /// `expired`.
+    pub(crate) fn expire_parked(&mut self, tick: u32, expired: &mut Vec<u64>) {
         let game = &mut self.game;
         self.parked.retain(|_, p| {
             let keep = p.expires_tick > tick;
             if !keep {
                 game.leave(p.client);
+                expired.push(p.seq);
             }
             keep
         });
@@ -509,6 +654,7 @@ impl LocalRoom {
             config.view_radius,
             config.encode_threads,
             config.history,
+            NoAckPolicy::new(config),
         );
         Ok(Self {
             room,
@@ -551,16 +697,9 @@ impl LocalRoom {
         let player = self.room.game_mut().join(client);
         session.accept(now, client, player, [0; 16], None);
         let outbox = Arc::new(Outbox::new(4));
-        self.room.members.insert(
-            conn,
-            Member {
-                client,
-                player,
-                token: [0; 16],
-                session,
-                outbox,
-            },
-        );
+        self.room
+            .members
+            .insert(conn, Member::new(client, player, [0; 16], session, outbox));
         conn
     }
 

@@ -6,7 +6,7 @@
 //! room. A tick that ends past the next deadline counts as an overrun; if the shard falls more
 //! than one period behind, it skips the missed ticks instead of running them back to back.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,18 +15,18 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rand_core::{RngCore as _, SeedableRng as _};
 use rand_xoshiro::SplitMix64;
-use tickwire_protocol::message::Hello;
+use tickwire_protocol::message::{Hello, ResumeToken};
 use tickwire_protocol::session::{
     ServerConfig as SessionConfig, ServerEvent, ServerSession, SessionError, TickTime,
 };
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 
 use super::outbox::{Outbox, WakeBatch};
-use super::room::{Member, Room, flush};
+use super::room::{Member, NoAckPolicy, Room, flush};
 use super::stats::{HistogramWriter, ShardStats};
 use super::thread::{set_thread_nice, set_thread_realtime, thread_cpu_time, thread_nice};
 use super::{ConnId, IdMap, TickClock};
-use crate::config::Config;
+use crate::config::{Config, RoomCreation};
 use crate::game::GameFactory;
 
 /// What network tasks send to a shard.
@@ -83,6 +83,16 @@ pub(crate) struct Shard {
     closed: Vec<ConnId>,
     next_client: u32,
     grace_ticks: u32,
+    /// Every parked session on the shard by its order of parking (room, token): the first
+    /// is the oldest, dropped first when the shard holds `max_parked` of them.
+    parked_order: BTreeMap<u64, (u32, ResumeToken)>,
+    next_park: u64,
+    expired: Vec<u64>,
+    /// This shard's shares of `max_parked_sessions` and `max_rooms`.
+    max_parked: usize,
+    max_rooms: usize,
+    empty_room_ticks: u32,
+    no_ack: NoAckPolicy,
     /// Seeds of the rooms' games.
     seeds: SplitMix64,
     tick_duration: HistogramWriter,
@@ -108,14 +118,19 @@ impl Shard {
             history: config.history,
             ..SessionConfig::default()
         };
-        let grace_ticks = (config
-            .resume_grace_ms
-            .saturating_mul(u64::from(config.tick_rate))
-            / 1000) as u32;
+        let ticks = |ms: u64| {
+            (ms.saturating_mul(u64::from(config.tick_rate)) / 1000).min(u64::from(u32::MAX)) as u32
+        };
+        let grace_ticks = ticks(config.resume_grace_ms);
+        let empty_room_ticks = ticks(config.empty_room_grace_ms);
+        let shards = config.shards.max(1);
+        let no_ack = NoAckPolicy::new(&config);
+        let max_parked = config.max_parked_sessions.div_ceil(shards);
+        let max_rooms = config.max_rooms.div_ceil(shards);
         let mut seed = [0u8; 8];
         // Without an OS source, rooms still get distinct seeds, from a fixed start.
         let _ = getrandom::fill(&mut seed);
-        let shard = Self {
+        let mut shard = Self {
             index,
             config,
             factory,
@@ -135,10 +150,31 @@ impl Shard {
             closed: Vec::new(),
             next_client: 1,
             grace_ticks,
+            parked_order: BTreeMap::new(),
+            next_park: 0,
+            expired: Vec::new(),
+            max_parked,
+            max_rooms,
+            empty_room_ticks,
+            no_ack,
             seeds: SplitMix64::seed_from_u64(u64::from_le_bytes(seed)),
             tick_duration: HistogramWriter::default(),
             tick_cpu: HistogramWriter::default(),
         };
+        let own: Vec<String> = shard
+            .config
+            .rooms
+            .iter()
+            .filter(|name| super::shard_of(name, shards) == index as usize)
+            .cloned()
+            .collect();
+        for name in own {
+            let id = shard.open_room(&name);
+            if let Some(room) = shard.rooms.get_mut(&id) {
+                room.permanent = true;
+            }
+        }
+        shard.publish_counts();
         (
             shard,
             ShardHandle {
@@ -183,8 +219,13 @@ impl Shard {
             self.drain_inbound(tick);
             let mut helpers_cpu = Duration::ZERO;
             for room in self.rooms.values_mut() {
-                helpers_cpu += room.tick(tick, dt, &self.stats, &mut self.woken);
-                room.expire_parked(tick);
+                if room.is_live(tick, self.empty_room_ticks) {
+                    helpers_cpu += room.tick(tick, dt, &self.stats, &mut self.woken);
+                }
+                room.expire_parked(tick, &mut self.expired);
+            }
+            for seq in self.expired.drain(..) {
+                self.parked_order.remove(&seq);
             }
             self.wakes.submit(&mut self.woken);
             if self.rooms.values().any(Room::is_empty) {
@@ -312,7 +353,12 @@ impl Shard {
                 if let Some(id) = self.conn_room.remove(&conn)
                     && let Some(room) = self.rooms.get_mut(&id)
                 {
-                    room.park(conn, tick, self.grace_ticks);
+                    let seq = self.next_park;
+                    if let Some(token) = room.park(conn, tick, self.grace_ticks, seq) {
+                        self.next_park += 1;
+                        self.parked_order.insert(seq, (id, token));
+                        self.drop_oldest_parked();
+                    }
                 }
             }
             Inbound::CloseAll(reason) => {
@@ -354,28 +400,16 @@ impl Shard {
             // Nothing to resume in a room that does not exist: refused before one is made.
             return refuse_resume(&mut session, &outbox);
         }
-        let room_id = match self.room_ids.get(&room_name) {
-            Some(&id) => id,
-            None => {
-                let id = self.next_room;
-                self.next_room = self.next_room.wrapping_add(1);
-                self.room_ids.insert(room_name.clone(), id);
-                id
-            }
-        };
-        if !self.rooms.contains_key(&room_id) {
-            let game = self.factory.create(&room_name, self.seeds.next_u64());
-            let room = Room::new(
-                room_name.clone(),
-                game,
-                self.layout.clone(),
-                self.config.view_radius,
-                self.config.encode_threads,
-                self.config.history,
-            );
-            self.rooms.insert(room_id, room);
+        if !room_exists && let Err(reason) = self.may_open(&room_name) {
+            session.reject(reason.clone());
+            let _ = flush(&mut session, &outbox);
+            outbox.close(reason);
+            return;
         }
-        let room = self.rooms.get_mut(&room_id).expect("inserted above");
+        let room_id = self.open_room(&room_name);
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
 
         // A resume takes over a parked client, or one whose old connection is not closed yet
         // (which is told it was replaced). A token is good for one resume: the welcome
@@ -385,6 +419,7 @@ impl Shard {
         let asked_resume = resume.is_some();
         if let Some(req) = resume {
             if let Some(p) = room.parked.remove(&req.token) {
+                self.parked_order.remove(&p.seq);
                 resumed = Some((p.client, p.player, req.token, p.repl, req.last_tick));
             } else if let Some(old) = room.members.by_token(&req.token)
                 && let Some(mut m) = room.members.remove(&old)
@@ -403,7 +438,18 @@ impl Shard {
             // The room stays until the tick removes it if empty.
             return refuse_resume(&mut session, &outbox);
         }
-        if resumed.is_none() && room.members.len() >= self.config.max_clients_per_room {
+        // Parked sessions hold a place in the room: a newcomer takes the oldest one's, and
+        // a room full of connected clients is full.
+        while resumed.is_none()
+            && room.occupants() >= self.config.max_clients_per_room
+            && let Some(token) = room.oldest_parked()
+        {
+            if let Some(seq) = room.drop_parked(&token) {
+                self.parked_order.remove(&seq);
+                self.stats.parked_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if resumed.is_none() && room.occupants() >= self.config.max_clients_per_room {
             let max = self.config.max_clients_per_room;
             let reason = CloseReason::new(
                 CloseCode::ROOM_FULL,
@@ -442,17 +488,71 @@ impl Shard {
         if let Err(reason) = flush(&mut session, &outbox) {
             outbox.close(reason);
         }
-        room.members.insert(
-            conn,
-            Member {
-                client,
-                player,
-                token,
-                session,
-                outbox,
-            },
-        );
+        room.members
+            .insert(conn, Member::new(client, player, token, session, outbox));
         self.conn_room.insert(conn, room_id);
+    }
+
+    /// Whether a hello may open the room `name`, which does not exist: `Err` is the close.
+    fn may_open(&self, name: &str) -> Result<(), CloseReason> {
+        match self.config.room_creation {
+            RoomCreation::Any => {}
+            // The server's rooms exist from the start: any other is unknown.
+            RoomCreation::Server => {
+                return Err(CloseReason::new(
+                    CloseCode::BAD_HANDSHAKE,
+                    format!("no such room: {name}"),
+                ));
+            }
+        }
+        if self.rooms.len() >= self.max_rooms {
+            return Err(CloseReason::new(
+                CloseCode::SERVER_FULL,
+                "too many rooms on the server",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The id of the room `name`, opened if it does not exist.
+    fn open_room(&mut self, name: &str) -> u32 {
+        let id = match self.room_ids.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.next_room;
+                self.next_room = self.next_room.wrapping_add(1);
+                self.room_ids.insert(name.to_owned(), id);
+                id
+            }
+        };
+        if !self.rooms.contains_key(&id) {
+            let game = self.factory.create(name, self.seeds.next_u64());
+            let room = Room::new(
+                name.to_owned(),
+                game,
+                self.layout.clone(),
+                self.config.view_radius,
+                self.config.encode_threads,
+                self.config.history,
+                self.no_ack,
+            );
+            self.rooms.insert(id, room);
+        }
+        id
+    }
+
+    /// Drops the oldest parked sessions while the shard holds more than its share.
+    fn drop_oldest_parked(&mut self) {
+        while self.parked_order.len() > self.max_parked {
+            let Some((_, (room, token))) = self.parked_order.pop_first() else {
+                break;
+            };
+            if let Some(room) = self.rooms.get_mut(&room)
+                && room.drop_parked(&token).is_some()
+            {
+                self.stats.parked_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     fn frame(&mut self, tick: u32, conn: ConnId, frame: &[u8]) {

@@ -180,6 +180,11 @@ pub struct ShardStats {
     pub superseded: AtomicU64,
     /// Inbound frames waiting when the tick began (queue depth).
     pub queue_depth: AtomicU64,
+    /// Parked sessions dropped before their grace ended, oldest first, to keep a room within
+    /// `max_clients_per_room` or the shard within its share of `max_parked_sessions`.
+    pub parked_dropped: AtomicU64,
+    /// Snapshots not sent to clients that acknowledge none (they get every 8th tick's).
+    pub snapshots_withheld: AtomicU64,
     /// The shard thread's nice value (`shard_nice` when it could be set).
     pub nice: AtomicI32,
     /// The shard thread runs under `SCHED_FIFO` (`shard_realtime`).
@@ -226,6 +231,10 @@ pub struct ShardReport {
     pub superseded: u64,
     /// Inbound queue depth at the last tick.
     pub queue_depth: u64,
+    /// Parked sessions dropped early to stay within the room and parked caps.
+    pub parked_dropped: u64,
+    /// Snapshots withheld from clients that acknowledge none.
+    pub snapshots_withheld: u64,
     /// The shard thread's nice value.
     pub nice: i32,
     /// Whether the shard thread runs under `SCHED_FIFO`.
@@ -265,6 +274,8 @@ impl ShardStats {
             late_inputs: l(&self.late_inputs),
             superseded: l(&self.superseded),
             queue_depth: l(&self.queue_depth),
+            parked_dropped: l(&self.parked_dropped),
+            snapshots_withheld: l(&self.snapshots_withheld),
             nice: self.nice.load(Ordering::Relaxed),
             realtime: self.realtime.load(Ordering::Relaxed),
             tick_histogram_us: buckets(&counts),
