@@ -10,7 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
@@ -179,6 +179,16 @@ pub struct Config {
     /// Bytes a client may send in a burst above `client_byte_rate`; at least
     /// `max_message_size`. Default 262,144: a few largest messages (signaling SDP) at once.
     pub client_byte_burst: u32,
+    /// PEM file with the certificate chain (leaf first) the game port serves over TLS: with
+    /// `tls_key` set too, the port speaks https and wss only. Read at start (a file that is
+    /// missing or does not hold a certificate stops the start) and again on SIGHUP
+    /// ([`Server::reload_tls`]). Default `None`: plain http and ws.
+    ///
+    /// [`Server::reload_tls`]: crate::Server::reload_tls
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Set with
+    /// `tls_cert` or not at all. Default `None`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -229,6 +239,8 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             client_byte_rate: 64 * 1024,
             client_byte_burst: 256 * 1024,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -422,6 +434,22 @@ impl Config {
             return bad("reliable_queue", "queues must hold at least one frame");
         }
         Ok(())
+    }
+
+    /// The certificate and key files when TLS is on; an error when only one of the two is
+    /// set. Checked by [`Server::start`] rather than [`Config::validate`], so that each
+    /// source may set one of the pair.
+    ///
+    /// [`Server::start`]: crate::Server::start
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                field: "tls_cert",
+                why: "tls_cert and tls_key go together: set both (PEM files) or neither",
+            }),
+        }
     }
 
     /// How long open data channels may stay silent: `webrtc_stall_ms`, or two thirds of the

@@ -41,6 +41,7 @@ pub mod server;
 pub mod sim;
 
 pub use config::Config;
+pub use net::tls::TlsError;
 pub use server::Server;
 
 #[cfg(feature = "client")]
