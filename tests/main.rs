@@ -9,4 +9,5 @@ mod metrics;
 mod play;
 mod relay;
 mod server;
+mod tls;
 mod webrtc;
