@@ -134,10 +134,16 @@ async fn wss_plays_https_answers_and_a_reload_serves_new_connections_only() {
     ts.server.reload_tls().expect("the new pair loads");
     let (presented, status, _) = https_get(&ts.server, &ca.pem, "/status.json").await;
     assert_eq!(status, 200);
-    assert_eq!(presented, second, "a connection after the reload gets the new certificate");
+    assert_eq!(
+        presented, second,
+        "a connection after the reload gets the new certificate"
+    );
     let before = next_snapshot(&mut client).await.tick;
     let after = next_snapshot(&mut client).await.tick;
-    assert!(after > before, "the session opened before the reload plays on");
+    assert!(
+        after > before,
+        "the session opened before the reload plays on"
+    );
 
     // A pair that does not go together is refused; the certificate in use stays.
     std::fs::write(&key, KeyPair::generate().expect("a key").serialize_pem()).expect("write");

@@ -236,7 +236,9 @@ mod tests {
     fn pair(dir: &Path, name: &str, cn: &str) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().expect("a key");
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("sans");
-        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
         let cert = params.self_signed(&key).expect("a certificate");
         let c = dir.join(format!("{name}.crt"));
         let k = dir.join(format!("{name}.key"));
@@ -268,7 +270,11 @@ mod tests {
         let before = Arc::as_ptr(tls.acceptor().config());
         std::fs::write(&cert, "not pem").expect("write");
         assert!(tls.reload().is_err());
-        assert_eq!(Arc::as_ptr(tls.acceptor().config()), before, "the old config stays");
+        assert_eq!(
+            Arc::as_ptr(tls.acceptor().config()),
+            before,
+            "the old config stays"
+        );
         let (fresh, fresh_key) = pair(&dir, "c", "c");
         std::fs::copy(fresh, &cert).expect("copy");
         std::fs::copy(fresh_key, &key).expect("copy");
