@@ -185,9 +185,11 @@ pub struct Config {
     /// ([`Server::reload_tls`]). Default `None`: plain http and ws.
     ///
     /// [`Server::reload_tls`]: crate::Server::reload_tls
+    #[serde(deserialize_with = "path_text::deserialize")]
     pub tls_cert: Option<PathBuf>,
     /// PEM file with the private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Set with
     /// `tls_cert` or not at all. Default `None`.
+    #[serde(deserialize_with = "path_text::deserialize")]
     pub tls_key: Option<PathBuf>,
 }
 
@@ -469,6 +471,50 @@ impl Config {
     /// Tick period.
     pub fn tick_period(&self) -> Duration {
         Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+}
+
+/// A path given as any scalar: the environment layer reads `TICKWIRE_TLS_KEY=1234` as a
+/// number, and a file may be named so.
+mod path_text {
+    use std::fmt;
+    use std::path::PathBuf;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    struct PathVisitor;
+
+    impl<'de> Visitor<'de> for PathVisitor {
+        type Value = Option<PathBuf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a file path")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v.to_string())))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v.to_string())))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(PathVisitor)
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
+        d.deserialize_option(PathVisitor)
     }
 }
 
