@@ -55,7 +55,7 @@ if [ "$tls" = 1 ]; then
     command -v openssl >/dev/null || { echo "--tls needs the openssl command" >&2; exit 2; }
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
         -keyout "$certs/key.pem" -out "$certs/cert.pem" -subj /CN=tickwire-load \
-        -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost -addext basicConstraints=critical,CA:FALSE 2>/dev/null
     scheme=https ws=wss
     tls_flags=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
     curl_flags=(--cacert "$certs/cert.pem")

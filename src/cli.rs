@@ -168,7 +168,7 @@ struct BotsArgs {
     #[arg(long)]
     ack_delay_ms: Option<f64>,
     /// PEM file with the certificates a `wss://` server is trusted by (its CA, or its own
-    /// self-signed certificate); needed for wss, which trusts nothing else.
+    /// self-signed certificate with `CA:FALSE`); needed for wss, which trusts nothing else.
     #[arg(long)]
     ca: Option<PathBuf>,
     /// Print one JSON line instead of a summary.

@@ -96,7 +96,8 @@ pub enum TrustError {
 
 /// A TLS client config (aws-lc-rs provider, TLS 1.2 and 1.3) that trusts the certificates in
 /// `pem` (one or more `CERTIFICATE` sections: a private CA, or a server's self-signed
-/// certificate) and nothing else, for [`ClientConfig::tls`].
+/// certificate, which must then say `CA:FALSE`: webpki refuses a CA certificate as the
+/// server's own) and nothing else, for [`ClientConfig::tls`].
 pub fn tls_trusting(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, TrustError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
