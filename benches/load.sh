@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Load scenario: a release server and a bot swarm on this machine, both on 127.0.0.1.
 #
-#   benches/load.sh [--bots N] [--seconds S] [--port P] [--transport ws|webrtc] [--bot-flags "..."]
-#                   [-- server flags...]
+#   benches/load.sh [--bots N] [--seconds S] [--port P] [--transport ws|webrtc] [--tls]
+#                   [--bot-flags "..."] [-- server flags...]
 #
 # Prints the swarm's JSON line, then one JSON line about the server over the measurement
 # window: CPU in cores (utime + stime from /proc; the whole server, its network thread, and
 # the swarm), CPU per snapshot sent, peak RSS, the shard counters (tick duration and tick CPU
 # time percentiles, overruns, skipped ticks), and the WebRTC side (its one UDP address, peers,
 # and how many UDP sockets the server process holds). Both processes stop by themselves.
+#
+# --tls makes a throwaway self-signed certificate with openssl, serves it (--tls-cert,
+# --tls-key) and runs the swarm over wss trusting it (bots --ca); the status is read over https.
 #
 # BOTS_NICE=N runs the swarm at that nice level, so that it yields the cores to the server as
 # clients on other machines would; without it the swarm and the server compete for them.
@@ -23,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bots=100 seconds=10 port=0 transport=ws bot_flags=""
+bots=100 seconds=10 port=0 transport=ws bot_flags="" tls=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --bots) bots=$2; shift 2 ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
         --seconds) seconds=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --bot-flags) bot_flags=$2; shift 2 ;;
+        --tls) tls=1; shift ;;
         --) shift; break ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -45,11 +49,24 @@ fi
 bin=${TICKWIRE_BIN:-target/release/tickwire}
 bots_bin=${BOTS_BIN:-$bin}
 log=$(mktemp)
-"$bin" --listen "127.0.0.1:$port" --webrtc-udp 127.0.0.1:0 "$@" >"$log" 2>&1 &
+certs=$(mktemp -d)
+scheme=http ws=ws tls_flags=() curl_flags=()
+if [ "$tls" = 1 ]; then
+    command -v openssl >/dev/null || { echo "--tls needs the openssl command" >&2; exit 2; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -keyout "$certs/key.pem" -out "$certs/cert.pem" -subj /CN=tickwire-load \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost -addext basicConstraints=critical,CA:FALSE 2>/dev/null
+    scheme=https ws=wss
+    tls_flags=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
+    curl_flags=(--cacert "$certs/cert.pem")
+    bot_flags="$bot_flags --ca $certs/cert.pem"
+fi
+"$bin" --listen "127.0.0.1:$port" --webrtc-udp 127.0.0.1:0 "${tls_flags[@]}" "$@" >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -f "$log"; rm -rf "$certs"' EXIT
+status() { curl -fs "${curl_flags[@]}" "$scheme://127.0.0.1:$port/$1"; }
 for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    status healthz >/dev/null 2>&1 && break
     sleep 0.05
 done
 
@@ -60,16 +77,16 @@ cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 io_cpu() { awk '{print $14 + $15}' "/proc/$server/task/$server/stat"; }
 swarm_cpu() { awk '{print $14 + $15}' "/proc/$swarm/stat"; }
 warmup=2
-${BOTS_NICE:+nice -n $BOTS_NICE} "$bots_bin" bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
+${BOTS_NICE:+nice -n $BOTS_NICE} "$bots_bin" bots --url "$ws://127.0.0.1:$port/ws" --bots "$bots" --seconds "$seconds" --warmup "$warmup" \
     --transport "$transport" --json $bot_flags &
 swarm=$!
 # The swarm connects at 500 bots/s, then warms up; sample the server inside its window.
 sleep "$(python3 -c "print($bots / 500 + $warmup + 0.5)")"
-before=$(curl -fs "http://127.0.0.1:$port/status.json")
+before=$(status status.json)
 c0=$(cpu); i0=$(io_cpu); s0=$(swarm_cpu); t0=$(date +%s.%N)
 sleep "$(python3 -c "print(max(1.0, $seconds - 2.0))")"
 c1=$(cpu); i1=$(io_cpu); s1=$(swarm_cpu); t1=$(date +%s.%N)
-after=$(curl -fs "http://127.0.0.1:$port/status.json")
+after=$(status status.json)
 wait "$swarm"
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 # Socket inodes the server holds, to count its UDP sockets in /proc/net/udp*.

@@ -5,6 +5,7 @@
 //!   flags, in that order of precedence. The first SIGTERM or Ctrl-C drains it
 //!   ([`Server::drain_then_shutdown`]: new sessions refused, players play on for at most
 //!   `drain_timeout_ms`) and the process exits 0; a second one stops it at once, exit status 1.
+//!   SIGHUP reloads the TLS certificate and key (`tls_cert`, `tls_key`) for new connections.
 //! - `bots`: a swarm of bots against a server, reporting what they measured.
 //!
 //! ```no_run
@@ -166,6 +167,10 @@ struct BotsArgs {
     /// same tick, at most 33].
     #[arg(long)]
     ack_delay_ms: Option<f64>,
+    /// PEM file with the certificates a `wss://` server is trusted by (its CA, or its own
+    /// self-signed certificate with `CA:FALSE`); needed for wss, which trusts nothing else.
+    #[arg(long)]
+    ca: Option<PathBuf>,
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
@@ -401,6 +406,15 @@ struct ConfigFlags {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     no_ack_timeout_ms: Option<u64>,
+    /// PEM file with the certificate chain the game port serves over TLS (https and wss);
+    /// with `--tls-key`. Reloaded on SIGHUP. Default none: plain http and ws.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM file with the private key of `--tls-cert`. Reloaded on SIGHUP. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
 }
 
 fn init_logs(format: LogFormat) {
@@ -432,6 +446,16 @@ async fn bots(args: BotsArgs) -> Result<(), CliError> {
             ..crate::client::WebRtcConfig::default()
         },
         ack_delay_ms: args.ack_delay_ms,
+        tls: match &args.ca {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| CliError::Bots(format!("reading {}: {e}", path.display())))?;
+                let tls = crate::client::tls_trusting(&pem)
+                    .map_err(|e| CliError::Bots(format!("{}: {e}", path.display())))?;
+                Some(tls)
+            }
+            None => None,
+        },
         ..crate::client::bots::BotConfig::default()
     };
     let report = crate::client::bots::run_swarm(&cfg)
@@ -452,22 +476,24 @@ async fn bots(args: BotsArgs) -> Result<(), CliError> {
 async fn serve(config: Config, factory: Arc<dyn GameFactory>) -> Result<(), CliError> {
     let mut signals = Signals::new().map_err(CliError::Runtime)?;
     let server = Server::start(config, factory).await?;
-    tracing::info!(
-        "open http://{}/ for status; game clients connect to ws://{}/ws",
-        server.local_addr(),
-        server.local_addr()
-    );
+    let (http, ws) = if server.is_tls() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let addr = server.local_addr();
+    tracing::info!("open {http}://{addr}/ for status; game clients connect to {ws}://{addr}/ws");
     if let Some(udp) = server.webrtc_addr() {
         tracing::info!(%udp, "webrtc peers share this udp port");
     }
-    signals.next().await;
+    signals.next(Some(&server)).await;
     tracing::info!("signal: draining (a second one stops at once)");
     tokio::select! {
         outcome = server.drain_then_shutdown(Duration::from_secs(5)) => {
             tracing::info!(?outcome, "stopped");
             Ok(())
         }
-        () = signals.next() => {
+        () = signals.next(None) => {
             tracing::warn!("second signal: stopping without finishing the drain");
             Err(CliError::Interrupted)
         }
@@ -475,12 +501,14 @@ async fn serve(config: Config, factory: Arc<dyn GameFactory>) -> Result<(), CliE
 }
 
 /// SIGTERM and Ctrl-C (SIGINT), listened to from startup on, so that neither kills the process
-/// by its default action once the server runs.
+/// by its default action once the server runs; and SIGHUP, which reloads the TLS certificate.
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -491,21 +519,49 @@ impl Signals {
             Ok(Self {
                 term: signal(SignalKind::terminate())?,
                 int: signal(SignalKind::interrupt())?,
+                hup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
         Ok(Self {})
     }
 
-    /// The next SIGTERM or Ctrl-C.
-    async fn next(&mut self) {
+    /// The next SIGTERM or Ctrl-C. Each SIGHUP until then reloads the TLS certificate of
+    /// `server`; without one (during the drain, when new sessions are refused anyway) it is
+    /// ignored.
+    async fn next(&mut self, server: Option<&Server>) {
         #[cfg(unix)]
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => match server {
+                    Some(server) => reload_tls(server),
+                    None => tracing::info!("SIGHUP ignored while draining"),
+                },
+            }
         }
         #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        {
+            let _ = server;
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// SIGHUP: new connections get the certificate and key now in the files; a pair that cannot
+/// be used leaves the one in use.
+#[cfg(unix)]
+fn reload_tls(server: &Server) {
+    if !server.is_tls() {
+        tracing::info!("SIGHUP: no TLS certificate to reload");
+        return;
+    }
+    match server.reload_tls() {
+        Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded; new connections use it"),
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: TLS certificate not reloaded, the old one stays");
+        }
     }
 }
 
@@ -872,6 +928,27 @@ mod tests {
                 "1502",
                 "1503",
                 [json!(1501), json!(1502), json!(1503)],
+            ),
+            // Paths, not checked when loading (the server reads them at its start): one of
+            // the pair may come alone from each source. A value that looks like a number
+            // stays a path.
+            (
+                "tls_cert",
+                "\"/etc/tickwire/a.pem\"",
+                "/etc/tickwire/b.pem",
+                "./c.pem",
+                [
+                    json!("/etc/tickwire/a.pem"),
+                    json!("/etc/tickwire/b.pem"),
+                    json!("./c.pem"),
+                ],
+            ),
+            (
+                "tls_key",
+                "\"a.key\"",
+                "1234",
+                "c.key",
+                [json!("a.key"), json!("1234"), json!("c.key")],
             ),
         ]
     }

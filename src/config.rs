@@ -10,7 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
@@ -221,6 +221,18 @@ pub struct Config {
     /// `history` ticks without one it already gets a snapshot only every 8th tick (a full one,
     /// since it holds no baseline), and acking brings back every tick.
     pub no_ack_timeout_ms: u64,
+    /// PEM file with the certificate chain (leaf first) the game port serves over TLS: with
+    /// `tls_key` set too, the port speaks https and wss only. Read at start (a file that is
+    /// missing or does not hold a certificate stops the start) and again on SIGHUP
+    /// ([`Server::reload_tls`]). Default `None`: plain http and ws.
+    ///
+    /// [`Server::reload_tls`]: crate::Server::reload_tls
+    #[serde(deserialize_with = "path_text::deserialize")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Set with
+    /// `tls_cert` or not at all. Default `None`.
+    #[serde(deserialize_with = "path_text::deserialize")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -277,6 +289,8 @@ impl Default for Config {
             room_creation: RoomCreation::Any,
             rooms: Vec::new(),
             no_ack_timeout_ms: 10_000,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -485,6 +499,22 @@ impl Config {
         Ok(())
     }
 
+    /// The certificate and key files when TLS is on; an error when only one of the two is
+    /// set. Checked by [`Server::start`] rather than [`Config::validate`], so that each
+    /// source may set one of the pair.
+    ///
+    /// [`Server::start`]: crate::Server::start
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                field: "tls_cert",
+                why: "tls_cert and tls_key go together: set both (PEM files) or neither",
+            }),
+        }
+    }
+
     /// How long open data channels may stay silent: `webrtc_stall_ms`, or two thirds of the
     /// snapshot history.
     pub fn webrtc_stall(&self) -> Duration {
@@ -502,6 +532,50 @@ impl Config {
     /// Tick period.
     pub fn tick_period(&self) -> Duration {
         Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+}
+
+/// A path given as any scalar: the environment layer reads `TICKWIRE_TLS_KEY=1234` as a
+/// number, and a file may be named so.
+mod path_text {
+    use std::fmt;
+    use std::path::PathBuf;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    struct PathVisitor;
+
+    impl<'de> Visitor<'de> for PathVisitor {
+        type Value = Option<PathBuf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a file path")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v.to_string())))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(PathBuf::from(v.to_string())))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(PathVisitor)
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
+        d.deserialize_option(PathVisitor)
     }
 }
 

@@ -46,6 +46,7 @@ pub mod server;
 pub mod sim;
 
 pub use config::Config;
+pub use net::tls::TlsError;
 pub use server::Server;
 
 /// The wire protocol crate, `tickwire-protocol`.

@@ -28,6 +28,9 @@ pub enum ServerError {
     /// The game's schema does not compile.
     #[error("game schema: {0}")]
     Schema(#[from] tickwire_protocol::SchemaError),
+    /// The TLS certificate or key cannot be used.
+    #[error("tls: {0}")]
+    Tls(#[from] crate::net::tls::TlsError),
     /// Binding or spawning failed.
     #[error("{what}: {source}")]
     Io {
@@ -74,6 +77,10 @@ impl Server {
         factory: Arc<dyn GameFactory>,
     ) -> Result<Server, ServerError> {
         config.validate()?;
+        let tls = match config.tls_files()? {
+            Some((cert, key)) => Some(crate::net::tls::Tls::load(cert, key)?),
+            None => None,
+        };
         let layout = Arc::new(Layout::new(&factory.schema())?);
         let listener =
             TcpListener::bind(config.listen)
@@ -140,6 +147,7 @@ impl Server {
             next_conn: AtomicU64::new(1),
             started: Instant::now(),
             draining: AtomicBool::new(false),
+            tls,
             webrtc,
         });
         for s in &shared.shards {
@@ -154,7 +162,7 @@ impl Server {
             stop_accepting.clone(),
             connections.clone(),
         ));
-        tracing::info!(%local_addr, shards = shared.shards.len(), tick_rate = shared.config.tick_rate, "tickwire listening");
+        tracing::info!(%local_addr, shards = shared.shards.len(), tick_rate = shared.config.tick_rate, tls = shared.tls.is_some(), "tickwire listening");
         Ok(Server {
             shared,
             local_addr,
@@ -168,6 +176,23 @@ impl Server {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Whether the game port speaks TLS (https and wss).
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
+    /// Reads `tls_cert` and `tls_key` again: connections accepted from now on are served the
+    /// new certificate, and those already open go on with the one they were accepted with. On
+    /// an error (a file missing, no certificate or key in it, a key that is not the
+    /// certificate's) the certificate in use stays. The files are read on the calling thread.
+    /// Without TLS it does nothing.
+    pub fn reload_tls(&self) -> Result<(), crate::net::tls::TlsError> {
+        match &self.shared.tls {
+            Some(tls) => tls.reload(),
+            None => Ok(()),
+        }
     }
 
     /// The UDP address every WebRTC peer uses, when WebRTC is on.

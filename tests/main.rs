@@ -10,4 +10,5 @@ mod play;
 mod relay;
 mod rooms;
 mod server;
+mod tls;
 mod webrtc;

@@ -80,6 +80,8 @@ pub struct BotConfig {
     /// Longest wait for an input to carry an ack, in ms. Default `None`: the client session's
     /// default.
     pub ack_delay_ms: Option<f64>,
+    /// TLS settings for a `wss://` URL ([`ClientConfig::tls`]). Default `None`.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl Default for BotConfig {
@@ -98,6 +100,7 @@ impl Default for BotConfig {
             handshake_timeout_seconds: 10.0,
             webrtc: WebRtcConfig::default(),
             ack_delay_ms: None,
+            tls: None,
         }
     }
 }
@@ -395,6 +398,7 @@ async fn run_bot(
     let mut client_config = ClientConfig::for_room(cfg.room.clone());
     client_config.session.auth_token = cfg.auth_token.clone();
     client_config.handshake_timeout = Duration::from_secs_f64(cfg.handshake_timeout_seconds);
+    client_config.tls = cfg.tls.clone();
     if cfg.transport == Transport::Webrtc {
         client_config.webrtc = Some(cfg.webrtc.clone());
     }

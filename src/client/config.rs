@@ -1,8 +1,12 @@
 //! Settings of a [`super::Client`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tickwire_protocol::message::MAX_FRAME_LEN;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[cfg(doc)]
@@ -38,6 +42,10 @@ pub struct ClientConfig {
     /// Upgrade to WebRTC data channels after the welcome; `None` stays on the WebSocket.
     /// Default `None`.
     pub webrtc: Option<WebRtcConfig>,
+    /// TLS settings for a `wss://` URL (which roots to trust): [`tls_trusting`] makes one
+    /// for a private CA or a self-signed server. Default `None`: a `wss://` URL trusts no
+    /// certificate and fails its handshake; `ws://` URLs do not use it.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -52,6 +60,7 @@ impl Default for ClientConfig {
             max_message_size: MAX_FRAME_LEN,
             nodelay: true,
             webrtc: None,
+            tls: None,
         }
     }
 }
@@ -72,4 +81,38 @@ impl ClientConfig {
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_message_size))
     }
+}
+
+/// Why [`tls_trusting`] made no TLS config.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The PEM text holds no certificate, or one that does not decode.
+    #[error("no PEM certificate: {0}")]
+    Pem(String),
+    /// A certificate rustls cannot use as a root.
+    #[error("not a usable root certificate: {0}")]
+    Root(#[from] rustls::Error),
+}
+
+/// A TLS client config (aws-lc-rs provider, TLS 1.2 and 1.3) that trusts the certificates in
+/// `pem` (one or more `CERTIFICATE` sections: a private CA, or a server's self-signed
+/// certificate, which must then say `CA:FALSE`: webpki refuses a CA certificate as the
+/// server's own) and nothing else, for [`ClientConfig::tls`].
+pub fn tls_trusting(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, TrustError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TrustError::Pem(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(TrustError::Pem("no CERTIFICATE section".to_owned()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots.add(cert)?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }

@@ -70,7 +70,7 @@ mod rtc;
 mod upgrade;
 mod upgrade_driver;
 
-pub use self::config::{ClientConfig, SessionConfig};
+pub use self::config::{ClientConfig, SessionConfig, TrustError, tls_trusting};
 pub use self::error::{ClientError, ConnectionEnd};
 pub use self::rtc::{RtcClientPeer, RtcPeerError};
 pub use self::upgrade::{RtcPeerEvent, WebRtcConfig, WebRtcStats};
@@ -135,9 +135,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `url` (`ws://host:port/path`) and completes the handshake; returns once
-    /// the welcome arrived (its information is in [`Client::welcome`]; no `Connected` event
-    /// is returned by [`Client::next_event`]).
+    /// Connects to `url` (`ws://host:port/path`, or `wss://` with [`ClientConfig::tls`]) and
+    /// completes the handshake; returns once the welcome arrived (its information is in
+    /// [`Client::welcome`]; no `Connected` event is returned by [`Client::next_event`]).
     pub async fn connect(url: &str, config: ClientConfig) -> Result<Self, ClientError> {
         let session = ClientSession::new(config.session.clone());
         let mut client = Self {
@@ -201,9 +201,18 @@ impl Client {
 
     async fn open_and_handshake_inner(&mut self, url: &str) -> Result<(), ClientError> {
         let ws_config = self.config.websocket();
-        let connected =
-            tokio_tungstenite::connect_async_with_config(url, Some(ws_config), self.config.nodelay)
-                .await;
+        let connector = self
+            .config
+            .tls
+            .clone()
+            .map(tokio_tungstenite::Connector::Rustls);
+        let connected = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(ws_config),
+            self.config.nodelay,
+            connector,
+        )
+        .await;
         let (ws, _response) = match connected {
             Ok(c) => c,
             Err(e) => return Err(ClientError::WebSocket(self.transport_failed(e))),

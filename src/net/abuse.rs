@@ -48,10 +48,13 @@ pub(crate) enum Abuse {
     RtcPendingIp,
     /// A WebRTC negotiation that never sent ICE traffic.
     RtcSilent,
+    /// A TLS handshake on the game port that failed (plain HTTP on the TLS port among them)
+    /// or did not finish by the deadline.
+    TlsHandshake,
 }
 
 impl Abuse {
-    const ALL: [Abuse; 12] = [
+    const ALL: [Abuse; 13] = [
         Abuse::IpConnections,
         Abuse::IpRate,
         Abuse::PendingHandshakes,
@@ -64,6 +67,7 @@ impl Abuse {
         Abuse::ResumeRate,
         Abuse::RtcPendingIp,
         Abuse::RtcSilent,
+        Abuse::TlsHandshake,
     ];
 
     /// The name in `/status.json` and the log.
@@ -81,6 +85,7 @@ impl Abuse {
             Abuse::ResumeRate => "resume_rate",
             Abuse::RtcPendingIp => "webrtc_pending_ip",
             Abuse::RtcSilent => "webrtc_no_ice",
+            Abuse::TlsHandshake => "tls_handshake",
         }
     }
 

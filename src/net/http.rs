@@ -15,6 +15,12 @@
 //! long. The head is read (not peeked) and parsed with `httparse`; the WebSocket handshake is
 //! answered here, so a bad upgrade gets its 400 or 426 and a good one reaches the WebSocket
 //! task with the bytes that followed the head.
+//!
+//! With TLS on (`tls_cert` and `tls_key`), the TLS handshake comes between the admission and
+//! the request head, inside the same deadline; a handshake that fails (plain HTTP sent to the
+//! TLS port among them) or does not finish in time is counted as `tls_handshake` and the
+//! socket is closed. A connection refused at its accept on a TLS port is closed without the
+//! plain-text answer, which a TLS client could not read.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -32,6 +38,7 @@ use tokio_util::task::TaskTracker;
 use super::Shared;
 use super::abuse::Abuse;
 use super::gate::{Gate, Ticket};
+use super::tls::Stream;
 
 /// Longest request head accepted.
 const MAX_HEAD: usize = 8 * 1024;
@@ -67,7 +74,9 @@ pub(crate) async fn accept_loop(
                 let ticket = match shared.gate.admit(peer.ip(), std::time::Instant::now()) {
                     Ok(t) => t,
                     Err(why) => {
-                        refuse_at_accept(&stream, why);
+                        if shared.tls.is_none() {
+                            refuse_at_accept(&stream, why);
+                        }
                         continue;
                     }
                 };
@@ -193,7 +202,7 @@ enum HeadError {
 
 /// Reads a request head by `deadline`. Returns it with whatever followed it in `buf`.
 async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut Vec<u8>,
     deadline: Instant,
 ) -> Result<(Head, usize), HeadError> {
@@ -225,13 +234,35 @@ async fn read_head(
 }
 
 async fn handle(
-    mut stream: TcpStream,
+    tcp: TcpStream,
     peer: SocketAddr,
     mut ticket: Ticket,
     shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
     let deadline = Instant::now() + shared.limits.handshake;
+    let mut stream = match &shared.tls {
+        None => Stream::Plain(tcp),
+        Some(tls) => {
+            let accepted = tokio::time::timeout_at(deadline, tls.acceptor().accept(tcp)).await;
+            match accepted {
+                Ok(Ok(s)) => Stream::Tls(Box::new(s)),
+                failed => {
+                    let why = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "timed out".to_owned(),
+                    };
+                    tracing::debug!(%peer, error = %why, "tls handshake failed");
+                    shared.gate.abuse.record(
+                        Abuse::TlsHandshake,
+                        Some(ticket.ip()),
+                        std::time::Instant::now(),
+                    );
+                    return Ok(());
+                }
+            }
+        }
+    };
     let mut buf = Vec::new();
     let (head, len) = match read_head(&mut stream, &mut buf, deadline).await {
         Ok(h) => h,
@@ -341,7 +372,7 @@ fn allowed_origin(gate: &Gate, head: &Head, ticket: &Ticket) -> bool {
 }
 
 async fn respond(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     status: u16,
     content_type: &str,
     body: &[u8],
@@ -351,7 +382,7 @@ async fn respond(
 
 /// Answers with `status`, `headers` (whole lines) and `body`, then closes.
 async fn respond_with(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     status: u16,
     headers: &str,
     content_type: &str,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  TCP accept ──▶ http (request head, routes) ──/ws──▶ ws task per connection ──▶ sim shard
-//!                                                         │ signaling        ▲ frames (inputs)
+//!  (TLS handshake first, when on)                         │ signaling        ▲ frames (inputs)
 //!                                                         ▼                  │
 //!                                  webrtc driver thread (one UDP socket, every peer)
 //! ```
@@ -21,6 +21,8 @@
 //! - `abuse`: refusals counted per reason and logged at warn level, aggregated.
 //! - [`webrtc`]: the driver thread that owns the UDP socket and every str0m peer, and each
 //!   connection's side of the upgrade.
+//! - [`tls`]: the certificate and key of the game port, reloaded in place, and the stream
+//!   type (plain TCP or TLS) the connections' tasks use.
 //! - [`stats`]: the network counters and the reading that `/status.json` serves;
 //!   `metrics` renders the same reading as Prometheus text on `/metrics`.
 //!
@@ -34,6 +36,7 @@ pub(crate) mod gate;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub mod stats;
+pub mod tls;
 pub mod webrtc;
 pub(crate) mod ws;
 
@@ -69,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) next_conn: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) draining: AtomicBool,
+    /// TLS on the game port, when `tls_cert` and `tls_key` are set.
+    pub(crate) tls: Option<tls::Tls>,
     /// The WebRTC driver, when `webrtc_udp` is set.
     pub(crate) webrtc: Option<webrtc::RtcHandle>,
 }

@@ -27,7 +27,6 @@ use tickwire_protocol::message::{ClientMessage, Hello, ServerMessage, Signal};
 use tickwire_protocol::session::{Channel, pong};
 use tickwire_protocol::{CloseCode, CloseReason, FRAME_CONTROL};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -40,6 +39,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use super::Shared;
 use super::admission::Admission;
 use super::gate::Ticket;
+use super::tls::Stream;
 use super::webrtc::driver::PeerEvent;
 use super::webrtc::link::{ConnRtc, RtcWake};
 use crate::sim::outbox::{Next, Outbox};
@@ -76,7 +76,7 @@ fn close_frame(reason: &CloseReason) -> Message {
 }
 
 /// Sends the `Close` message and the close frame for `reason`, then lingers.
-async fn send_close(ws: &mut WebSocketStream<TcpStream>, reason: &CloseReason, write: Duration) {
+async fn send_close(ws: &mut WebSocketStream<Stream>, reason: &CloseReason, write: Duration) {
     let mut buf = Vec::new();
     ServerMessage::Close(reason.clone()).encode(&mut buf);
     let sent = tokio::time::timeout(write, ws.send(Message::Binary(Bytes::from(buf)))).await;
@@ -89,7 +89,7 @@ async fn send_close(ws: &mut WebSocketStream<TcpStream>, reason: &CloseReason, w
 /// Shuts the write side and drops what the client still sends, for at most [`LINGER`] and
 /// [`LINGER_BYTES`]: a socket closed with unread bytes sends a reset, and a reset makes the
 /// client's kernel drop what it has not read yet, the close included.
-async fn linger(ws: &mut WebSocketStream<TcpStream>) {
+async fn linger(ws: &mut WebSocketStream<Stream>) {
     let stream = ws.get_mut();
     let until = tokio::time::Instant::now() + LINGER;
     if tokio::time::timeout_at(until, stream.shutdown())
@@ -108,7 +108,7 @@ async fn linger(ws: &mut WebSocketStream<TcpStream>) {
     }
 }
 
-async fn refuse(ws: &mut WebSocketStream<TcpStream>, reason: CloseReason, shared: &Shared) {
+async fn refuse(ws: &mut WebSocketStream<Stream>, reason: CloseReason, shared: &Shared) {
     shared.stats.count_close(reason.code);
     send_close(
         ws,
@@ -134,7 +134,7 @@ struct Greeting {
 /// pings before it pay the connection's limits like any frame). Returns the hello, or why to
 /// refuse (`None`: the peer is already gone).
 async fn admit(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<Stream>,
     shared: &Shared,
     admission: &Admission,
     open: usize,
@@ -194,7 +194,7 @@ async fn admit(
 /// Runs one WebSocket connection to its end, from the answered upgrade: `rest` holds what the
 /// client sent after its request head, and the hello is due by `deadline`.
 pub(crate) async fn serve(
-    stream: TcpStream,
+    stream: Stream,
     rest: Vec<u8>,
     peer: SocketAddr,
     ticket: Ticket,
@@ -205,7 +205,7 @@ pub(crate) async fn serve(
     if cfg.socket_send_buffer > 0 {
         // A small kernel buffer bounds what a client that stops reading can hold up; the
         // outbox keeps only the newest snapshot beyond it.
-        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(cfg.socket_send_buffer);
+        let _ = socket2::SockRef::from(stream.tcp()).set_send_buffer_size(cfg.socket_send_buffer);
     }
     let mut ws = WebSocketStream::from_partially_read(
         stream,
@@ -221,7 +221,7 @@ pub(crate) async fn serve(
 }
 
 async fn run(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<Stream>,
     peer: SocketAddr,
     mut ticket: Ticket,
     shared: &Arc<Shared>,

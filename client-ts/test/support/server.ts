@@ -46,7 +46,7 @@ export async function startServer(extraArgs: string[] = [], place: ServerPlace =
     const deadline = setTimeout(() => reject(new Error(`server did not report its address within 20 s:\n${log}`)), 20_000);
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString();
-      const m = /ws:\/\/(\d+\.\d+\.\d+\.\d+:\d+)\/ws/.exec(log);
+      const m = /wss?:\/\/(\d+\.\d+\.\d+\.\d+:\d+)\/ws/.exec(log);
       if (m !== null) {
         clearTimeout(deadline);
         resolve(m[1]!);
