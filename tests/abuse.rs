@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tickwire::Server;
 use tickwire::client::{ActiveTransport, Client, ClientConfig, RtcClientPeer, WebRtcConfig};
-use tickwire_protocol::message::{ClientMessage, Hello, ResumeRequest, ServerMessage, Signal};
-use tickwire_protocol::{CloseCode, FRAME_INPUT, WIRE_VERSION};
+use tickwire_protocol::message::{ClientMessage, ServerMessage, Signal};
+use tickwire_protocol::{CloseCode, FRAME_INPUT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -19,8 +19,8 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::harness::{
-    RawWs, close_code, connect, hello, next_snapshot, send, start, start_with_player, test_config,
-    welcome, within,
+    RawWs, close_code, connect, hello, next_snapshot, resume_hello, send, start, start_with_player,
+    test_config, welcome, within,
 };
 
 /// A TCP connection to `addr` from the loopback address `from`.
@@ -410,22 +410,6 @@ async fn the_handshake_is_a_hello_and_inputs_wait_for_the_welcome() {
 
     next_snapshot(&mut player).await;
     back_to_the_player(&ts.server, &mut player).await;
-}
-
-fn resume_hello(room: &str, token: [u8; 16]) -> Vec<u8> {
-    let mut buf = Vec::new();
-    ClientMessage::Hello(Hello {
-        wire_version: WIRE_VERSION,
-        protocol_hash: None,
-        room: room.to_owned(),
-        auth_token: String::new(),
-        resume: Some(ResumeRequest {
-            token,
-            last_tick: None,
-        }),
-    })
-    .encode(&mut buf);
-    buf
 }
 
 #[tokio::test]

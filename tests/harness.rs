@@ -11,7 +11,7 @@ use tickwire::arena::{self, Arena};
 use tickwire::client::{Client, ClientConfig};
 use tickwire::game::{ClientId, Game, GameFactory, PlayerInput, StepContext, WorldWriter};
 use tickwire::{Config, Server};
-use tickwire_protocol::message::{ClientMessage, Hello};
+use tickwire_protocol::message::{ClientMessage, Hello, ResumeRequest};
 use tickwire_protocol::session::ClientEvent;
 use tickwire_protocol::{EntityId, Layout, Schema, SnapshotHeader, WIRE_VERSION};
 use tokio::net::TcpStream;
@@ -159,13 +159,26 @@ pub(crate) async fn raw(url: &str) -> RawWs {
 }
 
 pub(crate) fn hello(room: &str, hash: Option<u64>) -> Vec<u8> {
+    hello_frame(room, hash, None)
+}
+
+/// A hello that resumes the session of `token` (no tick known).
+pub(crate) fn resume_hello(room: &str, token: [u8; 16]) -> Vec<u8> {
+    let resume = ResumeRequest {
+        token,
+        last_tick: None,
+    };
+    hello_frame(room, None, Some(resume))
+}
+
+fn hello_frame(room: &str, hash: Option<u64>, resume: Option<ResumeRequest>) -> Vec<u8> {
     let mut buf = Vec::new();
     ClientMessage::Hello(Hello {
         wire_version: WIRE_VERSION,
         protocol_hash: hash,
         room: room.to_owned(),
         auth_token: String::new(),
-        resume: None,
+        resume,
     })
     .encode(&mut buf);
     buf

@@ -14,15 +14,13 @@ use tickwire::client::{Client, ClientConfig};
 use tickwire::game::{ClientId, Game, GameFactory, PlayerInput, StepContext, WorldWriter};
 use tickwire::net::stats::StatusReport;
 use tickwire::{Config, Server};
-use tickwire_protocol::message::{ClientMessage, Hello, ResumeRequest, ServerMessage};
-use tickwire_protocol::{
-    CloseCode, EntityId, FRAME_SNAPSHOT, Schema, WIRE_VERSION, peek_snapshot_header,
-};
+use tickwire_protocol::message::ServerMessage;
+use tickwire_protocol::{CloseCode, EntityId, FRAME_SNAPSHOT, Schema, peek_snapshot_header};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{
-    RawWs, close_code, connect, hello, next_snapshot, raw, send, start, test_config, welcome,
-    within,
+    RawWs, close_code, connect, hello, next_snapshot, raw, resume_hello, send, start, test_config,
+    welcome, within,
 };
 
 fn sum(r: &StatusReport, f: impl Fn(&tickwire::sim::stats::ShardReport) -> u64) -> u64 {
@@ -62,22 +60,6 @@ async fn session(url: &str, room: &str) -> (RawWs, [u8; 16]) {
     send(&mut ws, hello(room, None)).await;
     let w = welcome(&mut ws).await;
     (ws, w.resume_token)
-}
-
-fn resume_hello(room: &str, token: [u8; 16]) -> Vec<u8> {
-    let mut buf = Vec::new();
-    ClientMessage::Hello(Hello {
-        wire_version: WIRE_VERSION,
-        protocol_hash: None,
-        room: room.to_owned(),
-        auth_token: String::new(),
-        resume: Some(ResumeRequest {
-            token,
-            last_tick: None,
-        }),
-    })
-    .encode(&mut buf);
-    buf
 }
 
 /// The `Close` message the server sends before its close frame.
