@@ -16,11 +16,11 @@ use tickwire_protocol::{
 };
 use tickwire_protocol::{InputPacket, SchemaError, SharedBodies, WIRE_VERSION};
 
+use super::ids::{ConnId, IdMap};
 use super::interest::SpatialGrid;
 use super::outbox::Outbox;
 use super::stats::{ShardStats, SizeBuckets};
 use super::thread::thread_cpu_time;
-use super::{ConnId, IdMap};
 use crate::game::{ClientId, Game, PlayerInput, StepContext, WorldWriter};
 use std::time::Duration;
 

@@ -21,11 +21,12 @@ use tickwire_protocol::session::{
 };
 use tickwire_protocol::{CloseCode, CloseReason, Layout};
 
+use super::clock::TickClock;
+use super::ids::{ConnId, IdMap, shard_of};
 use super::outbox::{Outbox, WakeBatch};
 use super::room::{Member, NoAckPolicy, Room, flush};
 use super::stats::{HistogramWriter, ShardStats};
 use super::thread::{set_thread_nice, set_thread_realtime, thread_cpu_time, thread_nice};
-use super::{ConnId, IdMap, TickClock};
 use crate::config::{Config, RoomCreation};
 use crate::game::GameFactory;
 
@@ -165,7 +166,7 @@ impl Shard {
             .config
             .rooms
             .iter()
-            .filter(|name| super::shard_of(name, shards) == index as usize)
+            .filter(|name| shard_of(name, shards) == index as usize)
             .cloned()
             .collect();
         for name in own {
