@@ -111,9 +111,11 @@ async fn parked_sessions_count_against_the_room_and_the_server_oldest_dropped_fi
     for _ in 0..4 {
         second.push(session(&ts.url, "crowd").await);
     }
-    let r = ts.server.report();
-    assert_eq!((clients(&r), parked(&r)), (5, 0));
-    assert_eq!(sum(&r, |s| s.parked_dropped), 4);
+    // The shard publishes its gauges at the end of each tick: wait for the tick.
+    until(&ts.server, &mut player, "the parked places taken", |r| {
+        (clients(r), parked(r), sum(r, |s| s.parked_dropped)) == (5, 0, 4)
+    })
+    .await;
     let mut late = raw(&ts.url).await;
     send(&mut late, resume_hello("crowd", tokens[0])).await;
     assert_eq!(
@@ -142,7 +144,7 @@ async fn parked_sessions_count_against_the_room_and_the_server_oldest_dropped_fi
         sum(r, |s| s.parked_dropped) == 6
     })
     .await;
-    assert_eq!(parked(&ts.server.report()), 6);
+    until(&ts.server, &mut player, "six parked", |r| parked(r) == 6).await;
     // The newest parked session still resumes.
     let (room, token) = newest.expect("a session");
     let mut back = raw(&ts.url).await;
@@ -299,7 +301,7 @@ async fn rooms_per_server_are_capped() {
     );
     // An existing room still takes clients.
     let a2 = session(&ts.url, "a").await;
-    assert_eq!(rooms(&ts.server.report()), 3);
+    until(&ts.server, &mut player, "three rooms", |r| rooms(r) == 3).await;
     next_snapshot(&mut player).await;
 
     drop((a, b, a2));
