@@ -213,16 +213,21 @@ pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, St
         s.write_all(req.as_bytes()).await.expect("write");
         let mut out = Vec::new();
         s.read_to_end(&mut out).await.expect("read");
-        let text = String::from_utf8(out).expect("utf-8 response");
-        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("a status code");
-        (status, body.to_owned())
+        parse_response(out)
     })
     .await
+}
+
+/// An HTTP response's status code and body.
+pub(crate) fn parse_response(bytes: Vec<u8>) -> (u16, String) {
+    let text = String::from_utf8(bytes).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (status, body.to_owned())
 }
 
 /// Reads events until the server closes the session; returns the close reason and how many

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::harness::{self, next_snapshot, within};
+use crate::harness::{self, next_snapshot, parse_response, within};
 
 /// A CA, and the server certificates it signs for `localhost` and 127.0.0.1.
 struct Ca {
@@ -91,14 +91,8 @@ async fn https_get(
         let mut out = Vec::new();
         // The server closes after its answer, with or without a close_notify.
         let _ = tls.read_to_end(&mut out).await;
-        let text = String::from_utf8(out).expect("utf-8 response");
-        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("a status code");
-        (presented, status, body.to_owned())
+        let (status, body) = parse_response(out);
+        (presented, status, body)
     })
     .await
 }
